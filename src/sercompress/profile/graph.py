@@ -1,0 +1,76 @@
+"""The neutral per-layer record both artifact readers produce.
+
+The TFLite and ONNX readers are thin: each turns its file format into a
+:class:`Graph` of :class:`Layer` records with canonical op names, and every
+figure (MACs, parameters, sparsity, the arena plan, latency estimates) is
+computed from this one representation, so the two formats give the same
+totals for the same network.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+#: Canonical op names used across readers. Anything else is reported as
+#: ``"Unknown"`` with its format-specific name in ``raw_op``, never silently zero.
+CANONICAL_OPS: frozenset[str] = frozenset({
+    "Conv2D", "DepthwiseConv2D", "FullyConnected", "AveragePool2D", "MaxPool2D", "Mean",
+    "Add", "Sub", "Mul", "Concatenation", "Reshape", "Softmax", "Relu", "Relu6", "Logistic",
+    "Tanh", "Pad", "Quantize", "Dequantize", "Transpose", "Squeeze", "BatchNorm", "Unknown",
+})
+
+
+@dataclass(frozen=True)
+class Tensor:
+    """A tensor of the graph. ``data`` holds constant contents (weights, bias), else None."""
+
+    id: int
+    name: str
+    shape: tuple[int, ...]
+    dtype: str  # NumPy dtype name: "float32", "int8", "int16", "int32", "float16", ...
+    data: np.ndarray | None = field(default=None, compare=False, repr=False)
+    scale: tuple[float, ...] = ()
+    zero_point: tuple[int, ...] = ()
+
+    @property
+    def is_constant(self) -> bool:
+        return self.data is not None
+
+    @property
+    def size(self) -> int:
+        n = 1
+        for d in self.shape:
+            n *= int(d)
+        return n
+
+    @property
+    def nbytes(self) -> int:
+        return self.size * np.dtype(self.dtype).itemsize
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One operator: its activation inputs, constant weights (kernel first) and outputs."""
+
+    index: int
+    op: str
+    raw_op: str
+    inputs: tuple[Tensor, ...]
+    weights: tuple[Tensor, ...]
+    outputs: tuple[Tensor, ...]
+    attrs: dict[str, Any] = field(default_factory=dict, compare=False)
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class Graph:
+    path: Path
+    format: Literal["tflite", "onnx"]
+    layers: tuple[Layer, ...]
+    inputs: tuple[Tensor, ...]
+    outputs: tuple[Tensor, ...]
+    file_bytes: int
