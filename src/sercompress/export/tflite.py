@@ -1,0 +1,96 @@
+"""Keras model -> TFLite flatbuffer bytes, with the converter's PTQ modes.
+
+One function, :func:`to_tflite`, owns every converter switch so that the
+compression runner, the profiler's test fixtures and the benchmarks all make
+the same files. Modes follow the TFLite converter's post-training options:
+
+``None``      plain float32 conversion (QAT models still become integer: the
+              fake-quant nodes carry the ranges, see below).
+``dynamic``   int8 weights, float activations (dynamic-range quantisation).
+``float16``   float16 weights, dequantised at load time.
+``int8``      full-integer: int8 weights and activations, calibrated on
+              ``representative`` (required unless the model was trained with
+              QAT, whose ranges are learnt). ``int8_io`` makes the input and
+              output tensors int8 too (what an MCU wants).
+``int16x8``   int16 activations, int8 weights (needs ``representative``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, Literal
+
+import numpy as np
+
+from ..errors import ArtifactError
+
+PtqMode = Literal["dynamic", "float16", "int8", "int16x8"]
+PTQ_MODES: tuple[str, ...] = ("dynamic", "float16", "int8", "int16x8")
+#: Representative samples used for calibration: TFLite's docs suggest ~100-500.
+MAX_REPRESENTATIVE = 200
+
+
+def to_tflite(
+    model: Any,
+    mode: PtqMode | None = None,
+    representative: np.ndarray | None = None,
+    int8_io: bool = False,
+) -> bytes:
+    """Convert a tf_keras model to TFLite flatbuffer bytes.
+
+    ``representative`` is a float32 batch ``[N, *input_shape]`` (drawn from the
+    training split, never the test split) used to calibrate activation ranges.
+    """
+    from ..tf_env import tf
+
+    if mode is not None and mode not in PTQ_MODES:
+        raise ValueError(f"unknown PTQ mode {mode!r}; valid: {PTQ_MODES}")
+    if int8_io and mode != "int8":
+        raise ValueError("int8_io needs mode='int8'")
+    t = tf()
+    converter = t.lite.TFLiteConverter.from_keras_model(model)
+    if mode is None and _is_quantization_aware(model):
+        # A QAT model is only meaningful converted with its learnt ranges.
+        mode = "int8"
+    if mode is not None:
+        converter.optimizations = [t.lite.Optimize.DEFAULT]
+    if mode == "float16":
+        converter.target_spec.supported_types = [t.float16]
+    elif mode == "int8":
+        if representative is not None:
+            converter.representative_dataset = _representative(representative)
+        elif not _is_quantization_aware(model):
+            raise ValueError("mode='int8' needs representative data for a model without QAT")
+        converter.target_spec.supported_ops = [t.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        if int8_io:
+            converter.inference_input_type = t.int8
+            converter.inference_output_type = t.int8
+    elif mode == "int16x8":
+        if representative is None:
+            raise ValueError("mode='int16x8' needs representative data")
+        converter.representative_dataset = _representative(representative)
+        converter.target_spec.supported_ops = [
+            t.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8
+        ]
+    try:
+        return bytes(converter.convert())
+    except Exception as e:  # the converter raises a zoo of types; name the mode
+        raise ArtifactError(f"TFLite conversion (mode={mode}) failed: {e}") from e
+
+
+def _representative(x: np.ndarray):
+    """Generator factory the converter calls: one sample per step, batch of 1."""
+    data = np.asarray(x, dtype=np.float32)[:MAX_REPRESENTATIVE]
+    if data.ndim < 2 or len(data) == 0:
+        raise ValueError("representative data must be a non-empty batch [N, ...]")
+
+    def gen() -> Iterator[list[np.ndarray]]:
+        for i in range(len(data)):
+            yield [data[i : i + 1]]
+
+    return gen
+
+
+def _is_quantization_aware(model: Any) -> bool:
+    """True if any layer is a tfmot QuantizeWrapper / QuantizeLayer."""
+    return any(type(layer).__name__.startswith("Quantize") for layer in getattr(model, "layers", ()))
