@@ -1,0 +1,70 @@
+"""Static profile of an exported artifact (.tflite / .onnx), without TensorFlow.
+
+Public API:
+
+* :func:`read_graph` -- the neutral per-layer :class:`~.graph.Graph` of a file, weights as
+  NumPy arrays (int8 data kept as int8 with its scale / zero point);
+* :func:`profile_artifact` -- per-layer figures and totals (:class:`~.types.StaticProfile`):
+  parameters, non-zero parameters, MACs by Arm Vela's convention, weight bytes by dtype,
+  file / gzip / constant bytes and the peak RAM of a TFLite-Micro-style arena plan.
+
+Ground truth lives in :mod:`.tflm` (TFLite Micro arena) and :mod:`.vela` (Ethos-U
+compiler); both run in subprocesses and are opt-in because they take seconds.
+
+Readers are imported lazily so that ``import sercompress.profile`` stays cheap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..errors import ProfileError
+from .graph import Graph, Layer, Tensor
+from .types import LayerProfile, StaticProfile
+
+#: Refuse larger files: a Light-SERNet artifact is under 2 MB; this is a sanity bound.
+MAX_ARTIFACT_BYTES = 512 * 1024 * 1024
+
+__all__ = [
+    "Graph", "Layer", "LayerProfile", "MAX_ARTIFACT_BYTES", "StaticProfile", "Tensor",
+    "profile_artifact", "read_graph",
+]
+
+
+def read_graph(path: str | Path, input_shape: Sequence[int] | None = None) -> Graph:
+    """Read a .tflite or .onnx file (chosen by content, not extension) into a Graph.
+
+    ``input_shape`` fixes symbolic input dimensions of an ONNX file (ignored for TFLite,
+    whose shapes are static). Raises :class:`ProfileError` naming the file for anything
+    that is not a readable model.
+    """
+    path = Path(path)
+    data = _read_bytes(path)
+    from .tflite_reader import has_tflite_identifier, parse_tflite
+
+    if has_tflite_identifier(data[:8]):
+        return parse_tflite(path, data)
+    from .onnx_reader import parse_onnx
+
+    return parse_onnx(path, data, input_shape=input_shape)
+
+
+def profile_artifact(path: str | Path, input_shape: Sequence[int] | None = None) -> StaticProfile:
+    """Per-layer figures and totals of an artifact (see :mod:`.static`)."""
+    from .static import profile_graph
+
+    path = Path(path)
+    return profile_graph(read_graph(path, input_shape=input_shape), _read_bytes(path))
+
+
+def _read_bytes(path: Path) -> bytes:
+    if not path.is_file():
+        raise ProfileError("no such file", path=path)
+    size = path.stat().st_size
+    if size > MAX_ARTIFACT_BYTES:
+        raise ProfileError(f"file is {size:,} bytes, larger than the {MAX_ARTIFACT_BYTES:,}-byte "
+                           "bound for a model artifact", path=path)
+    if size < 8:
+        raise ProfileError(f"file is only {size} bytes: not a TFLite or ONNX model", path=path)
+    return path.read_bytes()

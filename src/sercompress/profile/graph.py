@@ -35,6 +35,7 @@ class Tensor:
     data: np.ndarray | None = field(default=None, compare=False, repr=False)
     scale: tuple[float, ...] = ()
     zero_point: tuple[int, ...] = ()
+    quantized_dimension: int = 0  # axis the per-channel scale / zero_point run along
 
     @property
     def is_constant(self) -> bool:

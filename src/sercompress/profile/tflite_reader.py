@@ -1,0 +1,244 @@
+"""Read a ``.tflite`` flatbuffer into the neutral :class:`~sercompress.profile.graph.Graph`.
+
+Parsing uses the flatbuffer accessors Arm Vela ships (``ethosu.vela.tflite``),
+which depend only on ``flatbuffers`` and NumPy: profiling an artifact never
+imports TensorFlow. Only the first subgraph (the one the runtime invokes) is
+read.
+
+Two artifact shapes need care:
+
+* float16 files keep weights as float16 constants behind a ``DEQUANTIZE``
+  op. Those constant-fed dequantize ops are folded into their consumer, so the
+  convolution reports its float16 kernel (and the parameters are not counted
+  twice);
+* dynamic-range files have int8 constant weights (with scales) feeding float
+  operators; they are read as they are.
+
+Integer constants on shape operators (the target shape of ``RESHAPE``, the
+axes of ``MEAN``, the paddings of ``PAD``) are operator attributes, not
+weights; the int32 bias of a quantized convolution is a weight.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import ProfileError
+from .graph import Graph, Layer, Tensor
+
+TFLITE_IDENTIFIER = b"TFL3"
+
+#: TFLite builtin operator name -> canonical op name of the neutral graph.
+CANONICAL: dict[str, str] = {
+    "CONV_2D": "Conv2D", "DEPTHWISE_CONV_2D": "DepthwiseConv2D",
+    "FULLY_CONNECTED": "FullyConnected", "AVERAGE_POOL_2D": "AveragePool2D",
+    "MAX_POOL_2D": "MaxPool2D", "MEAN": "Mean", "ADD": "Add", "SUB": "Sub", "MUL": "Mul",
+    "CONCATENATION": "Concatenation", "RESHAPE": "Reshape", "SOFTMAX": "Softmax",
+    "RELU": "Relu", "RELU6": "Relu6", "LOGISTIC": "Logistic", "TANH": "Tanh",
+    "PAD": "Pad", "PADV2": "Pad", "QUANTIZE": "Quantize", "DEQUANTIZE": "Dequantize",
+    "TRANSPOSE": "Transpose", "SQUEEZE": "Squeeze", "EXPAND_DIMS": "Reshape",
+}
+
+#: Ops whose integer constant inputs are weights (the int32 bias).
+_WEIGHTED_OPS = frozenset({"Conv2D", "DepthwiseConv2D", "FullyConnected"})
+
+_TYPE_NAMES: dict[int, str] = {
+    0: "float32", 1: "float16", 2: "int32", 3: "uint8", 4: "int64", 6: "bool", 7: "int16",
+    9: "int8", 10: "float64", 12: "uint64", 15: "uint32", 16: "uint16",
+}
+_TYPE_UNSUPPORTED: dict[int, str] = {
+    5: "STRING", 8: "COMPLEX64", 11: "COMPLEX128", 13: "RESOURCE", 14: "VARIANT",
+    17: "INT4", 18: "BFLOAT16",
+}
+
+
+def has_tflite_identifier(head: bytes) -> bool:
+    return len(head) >= 8 and head[4:8] == TFLITE_IDENTIFIER
+
+
+def parse_tflite(path: str | Path, data: bytes) -> Graph:
+    """Parse ``data`` (the bytes of ``path``) into a Graph; ``ProfileError`` if corrupt."""
+    if not has_tflite_identifier(data):
+        raise ProfileError("not a TFLite flatbuffer (missing 'TFL3' identifier)", path=path)
+    try:
+        return _parse(Path(path), data)
+    except ProfileError:
+        raise
+    except Exception as e:  # noqa: BLE001 - any decoding failure means a corrupt file
+        raise ProfileError(f"corrupt or truncated TFLite file ({type(e).__name__}: {e})",
+                           path=path) from None
+
+
+def _parse(path: Path, data: bytes) -> Graph:
+    from ethosu.vela.tflite.Model import Model
+
+    model = Model.GetRootAs(data, 0)
+    if model.SubgraphsLength() < 1:
+        raise ProfileError("TFLite file has no subgraph", path=path)
+    subgraph = model.Subgraphs(0)
+    op_names = _operator_code_names(model)
+    tensors = [_read_tensor(path, model, subgraph.Tensors(i), i, data)
+               for i in range(subgraph.TensorsLength())]
+    ops = [subgraph.Operators(i) for i in range(subgraph.OperatorsLength())]
+    folded = _constant_dequantize_outputs(ops, op_names, tensors)
+    folded_ids = {t.id for t in folded.values()}
+
+    layers: list[Layer] = []
+    for op in ops:
+        raw = op_names[op.OpcodeIndex()]
+        in_ids = [int(i) for i in _as_list(op.InputsAsNumpy())]
+        out_ids = [int(i) for i in _as_list(op.OutputsAsNumpy())]
+        if raw == "DEQUANTIZE" and out_ids and out_ids[0] in folded:
+            continue
+        canonical = CANONICAL.get(raw, "Unknown")
+        inputs, weights, shape_consts = [], [], []
+        for tid in in_ids:
+            if tid < 0:
+                continue  # optional input left out (e.g. no bias)
+            t = folded.get(tid, tensors[tid])
+            if not t.is_constant:
+                inputs.append(t)
+            elif t.dtype in ("int32", "int64") and canonical not in _WEIGHTED_OPS:
+                shape_consts.append(t)
+            else:
+                weights.append(t)
+        attrs = _options(op, raw)
+        attrs.update({f"const_{i}": tuple(int(v) for v in t.data.ravel()[:16])
+                      for i, t in enumerate(shape_consts)})
+        if any(w.id in folded_ids for w in weights):
+            attrs["dequantized_weights"] = True
+        if canonical in ("Conv2D", "DepthwiseConv2D") and weights:
+            kernel_shape = weights[0].shape  # OHWI, depthwise 1HW(C*M)
+            attrs["kernel"] = (int(kernel_shape[1]), int(kernel_shape[2]))
+            attrs["in_channels_per_group"] = 1 if canonical == "DepthwiseConv2D" else int(kernel_shape[3])
+        layers.append(Layer(
+            index=len(layers), op=canonical, raw_op=raw, inputs=tuple(inputs),
+            weights=tuple(weights), outputs=tuple(tensors[i] for i in out_ids if i >= 0),
+            attrs=attrs, name=tensors[out_ids[0]].name if out_ids else raw,
+        ))
+    return Graph(
+        path=path, format="tflite", layers=tuple(layers),
+        inputs=tuple(tensors[int(i)] for i in _as_list(subgraph.InputsAsNumpy())),
+        outputs=tuple(tensors[int(i)] for i in _as_list(subgraph.OutputsAsNumpy())),
+        file_bytes=len(data),
+    )
+
+
+def _operator_code_names(model: Any) -> list[str]:
+    from ethosu.vela.tflite.BuiltinOperator import BuiltinOperator
+
+    by_value = {v: k for k, v in vars(BuiltinOperator).items() if not k.startswith("_")}
+    names = []
+    for i in range(model.OperatorCodesLength()):
+        code = model.OperatorCodes(i)
+        # Codes above 127 live in BuiltinCode; old files only fill the deprecated byte.
+        value = max(int(code.BuiltinCode()), int(code.DeprecatedBuiltinCode()))
+        if value == by_value.get("CUSTOM", 32) or value not in by_value:
+            custom = code.CustomCode()
+            names.append(f"CUSTOM:{custom.decode(errors='replace')}" if custom else f"BUILTIN_{value}")
+        else:
+            names.append(by_value[value])
+    return names
+
+
+def _read_tensor(path: Path, model: Any, t: Any, index: int, data: bytes) -> Tensor:
+    name = t.Name().decode(errors="replace") if t.Name() else f"tensor_{index}"
+    ttype = int(t.Type())
+    if ttype in _TYPE_UNSUPPORTED:
+        raise ProfileError(f"tensor '{name}' has unsupported type {_TYPE_UNSUPPORTED[ttype]}",
+                           path=path)
+    dtype = _TYPE_NAMES.get(ttype)
+    if dtype is None:
+        raise ProfileError(f"tensor '{name}' has unknown type code {ttype}", path=path)
+    shape = tuple(int(d) for d in _as_list(t.ShapeAsNumpy()))
+    if any(d < 0 for d in shape):
+        raise ProfileError(f"tensor '{name}' has a dynamic shape {shape}", path=path)
+    content = _buffer_bytes(model, int(t.Buffer()), data)
+    array = None
+    if content is not None and len(content) > 0:
+        array = np.frombuffer(content, dtype=dtype)
+        if array.size != _prod(shape):
+            raise ProfileError(f"tensor '{name}' holds {array.size} values for shape {shape}",
+                               path=path)
+        array = array.reshape(shape)
+    scale: tuple[float, ...] = ()
+    zero_point: tuple[int, ...] = ()
+    quantized_dimension = 0
+    q = t.Quantization()
+    if q is not None and q.ScaleLength() > 0:
+        scale = tuple(float(s) for s in q.ScaleAsNumpy())
+        zero_point = tuple(int(z) for z in _as_list(q.ZeroPointAsNumpy()))
+        quantized_dimension = int(q.QuantizedDimension())
+    return Tensor(id=index, name=name, shape=shape, dtype=dtype, data=array, scale=scale,
+                  zero_point=zero_point, quantized_dimension=quantized_dimension)
+
+
+def _buffer_bytes(model: Any, buffer_index: int, data: bytes) -> bytes | None:
+    if buffer_index <= 0 or buffer_index >= model.BuffersLength():
+        return None  # buffer 0 is the empty sentinel: a non-constant tensor
+    buf = model.Buffers(buffer_index)
+    offset, size = int(buf.Offset()), int(buf.Size())
+    if offset > 1 and size > 0:  # files > 2 GiB keep buffers after the flatbuffer
+        if offset + size > len(data):
+            raise ProfileError("buffer points past the end of the file (truncated?)")
+        return data[offset:offset + size]
+    if buf.DataIsNone():
+        return None
+    return buf.DataAsNumpy().tobytes()
+
+
+def _constant_dequantize_outputs(ops: list[Any], op_names: list[str],
+                                 tensors: list[Tensor]) -> dict[int, Tensor]:
+    """Outputs of DEQUANTIZE ops fed by a constant -> that constant (float16/int8 weights)."""
+    folded: dict[int, Tensor] = {}
+    for op in ops:
+        if op_names[op.OpcodeIndex()] != "DEQUANTIZE":
+            continue
+        ins, outs = _as_list(op.InputsAsNumpy()), _as_list(op.OutputsAsNumpy())
+        if len(ins) == 1 and len(outs) == 1 and tensors[int(ins[0])].is_constant:
+            folded[int(outs[0])] = tensors[int(ins[0])]
+    return folded
+
+
+def _options(op: Any, raw: str) -> dict[str, Any]:
+    """The attributes the profile needs: kernel size, strides, depth multiplier."""
+    table = op.BuiltinOptions()
+    if table is None:
+        return {}
+    if raw == "CONV_2D":
+        from ethosu.vela.tflite.Conv2DOptions import Conv2DOptions as Opt
+    elif raw == "DEPTHWISE_CONV_2D":
+        from ethosu.vela.tflite.DepthwiseConv2DOptions import DepthwiseConv2DOptions as Opt
+    elif raw in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
+        from ethosu.vela.tflite.Pool2DOptions import Pool2DOptions as Opt
+    else:
+        return {}
+    o = Opt()
+    o.Init(table.Bytes, table.Pos)
+    attrs: dict[str, Any] = {"strides": (int(o.StrideH()), int(o.StrideW())),
+                             "padding": "same" if int(o.Padding()) == 0 else "valid",
+                             "fused_activation": int(o.FusedActivationFunction())}
+    if raw in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
+        attrs["kernel"] = (int(o.FilterHeight()), int(o.FilterWidth()))
+    else:
+        attrs["dilations"] = (int(o.DilationHFactor()), int(o.DilationWFactor()))
+    if raw == "DEPTHWISE_CONV_2D":
+        attrs["depth_multiplier"] = int(o.DepthMultiplier())
+    return attrs
+
+
+def _as_list(values: Any) -> list[int]:
+    """Vela's accessors return 0 for an absent vector."""
+    if isinstance(values, int):
+        return []
+    return list(values)
+
+
+def _prod(shape: tuple[int, ...]) -> int:
+    n = 1
+    for d in shape:
+        n *= d
+    return n
