@@ -1,0 +1,344 @@
+"""The embedded default corpus: SYNTHETIC emotional speech-like signals.
+
+This is **not speech from people** and never stands in for a real corpus: it
+exists so the whole pipeline (train, compress, export, profile) runs anywhere
+without a download, and so the accuracy cost of compression is visible. Its
+accuracies are not comparable with published results.
+
+Each utterance is a source-filter "voice": glottal pulses along an F0 contour
+(declination, pitch accents, jitter, shimmer), shaped by a glottal low-pass
+(spectral tilt) and lip radiation, plus aspiration noise (breathiness); a
+sequence of syllables, each a consonant noise burst followed by a vowel whose
+formant resonances (F1-F4) are scaled by the speaker's vocal-tract length.
+Emotions move the acoustic correlates reported in the literature (Scherer
+2003; Banse and Scherer 1996; Juslin and Laukka 2003) relative to neutral:
+
+============  ========  ========  ==========  =====  ===================
+emotion       F0 mean   F0 range  intensity   rate   tilt / quality
+============  ========  ========  ==========  =====  ===================
+neutral       mid       narrow    mid         mid    mid
+happy         high      wide      raised      fast   slightly flatter
+sad           low       narrow    low         slow   steep, breathy
+angry         high      wide      loud        fast   flat (tense)
+============  ========  ========  ==========  =====  ===================
+
+Speakers differ in base F0, vocal-tract length, habitual rate, voice quality
+and expressiveness; every utterance draws its parameters around its emotion's
+target with a spread wide enough for classes to overlap (happy and angry most),
+then gets a random recording gain and background noise at a random SNR. The
+spread (``SyntheticSpec``) was tuned so the reference Light-SERNet reaches a
+clearly imperfect speaker-independent accuracy (see README).
+
+Generation is deterministic: utterance ``(speaker, emotion, k)`` is drawn from
+its own ``numpy.random.default_rng([seed, speaker, emotion, k])``. The corpus
+is written once as 16-bit WAV files plus a manifest under
+``<cache_dir>/synthetic/<hash>/`` (published atomically, ``DONE`` last) and is
+then read like any other corpus directory.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DataError
+from ..storage import atomic_path, content_hash, is_done, mark_done
+from .types import Corpus, CorpusOptions, Utterance
+
+GENERATOR_VERSION = 1
+SAMPLE_RATE = 16000
+EMOTIONS: tuple[str, ...] = ("neutral", "happy", "sad", "angry")
+SPEAKERS_PER_GROUP = 2
+
+
+@dataclass(frozen=True)
+class EmotionProfile:
+    """Targets of one emotion (neutral is the reference point)."""
+
+    f0_scale: float   # x the speaker's base F0
+    f0_range: float   # pitch-accent excursion, semitones
+    level_db: float   # vocal effort relative to neutral
+    rate: float       # x the speaker's syllable rate
+    tilt: float       # glottal low-pass pole: higher = steeper spectral tilt (softer voice)
+    breath: float     # aspiration noise relative to voicing
+    jitter: float     # period-to-period F0 perturbation (fraction)
+    shimmer: float    # pulse-to-pulse amplitude perturbation (fraction)
+
+
+PROFILES: dict[str, EmotionProfile] = {
+    "neutral": EmotionProfile(1.00, 2.5, 0.0, 1.00, 0.950, 0.10, 0.008, 0.05),
+    "happy": EmotionProfile(1.22, 6.0, 3.0, 1.12, 0.935, 0.10, 0.010, 0.06),
+    "sad": EmotionProfile(0.90, 1.2, -5.0, 0.78, 0.972, 0.35, 0.018, 0.09),
+    "angry": EmotionProfile(1.28, 5.0, 7.0, 1.18, 0.900, 0.05, 0.012, 0.07),
+}
+
+#: Male adult vowel formants (Hz), F1..F4; scaled by the speaker's vocal-tract factor.
+VOWELS: np.ndarray = np.array([
+    [730, 1090, 2440, 3400],  # a
+    [530, 1840, 2480, 3500],  # e
+    [270, 2290, 3010, 3700],  # i
+    [570, 840, 2410, 3300],   # o
+    [300, 870, 2240, 3300],   # u
+    [660, 1720, 2410, 3400],  # ae
+    [520, 1190, 2390, 3400],  # schwa
+], dtype=np.float64)
+BANDWIDTHS: np.ndarray = np.array([80.0, 100.0, 150.0, 220.0])
+
+
+@dataclass(frozen=True)
+class SyntheticSpec:
+    """Size and difficulty of the corpus; every field is part of its hash."""
+
+    n_speakers: int = 10
+    per_emotion: int = 22
+    seed: int = 0
+    variation: float = 1.0          # scales every per-utterance spread
+    expressiveness: tuple[float, float] = (0.45, 1.15)  # how far an utterance moves from neutral
+    snr_db: tuple[float, float] = (3.0, 25.0)
+    gain_db: float = 5.0            # +- random recording gain
+    max_seconds: float = 3.4
+
+    def __post_init__(self) -> None:
+        if self.n_speakers < 2 * SPEAKERS_PER_GROUP:
+            raise DataError(f"synthetic corpus needs at least {2 * SPEAKERS_PER_GROUP} speakers, "
+                            f"got {self.n_speakers}", key="synthetic_speakers")
+        if not 1 <= self.per_emotion <= 500:
+            raise DataError(f"synthetic_per_emotion must be in 1..500, got {self.per_emotion}",
+                            key="synthetic_per_emotion")
+
+    @property
+    def digest(self) -> str:
+        return content_hash(GENERATOR_VERSION, asdict(self))
+
+
+@dataclass(frozen=True)
+class Speaker:
+    name: str
+    female: bool
+    f0: float
+    vtl: float           # formant scale: >1 for a shorter (female) vocal tract
+    rate: float          # habitual syllables per second
+    tilt: float          # offset of the glottal pole
+    breath: float        # offset of aspiration
+    expressive: float    # personal scale of emotional deviation
+
+
+def make_speakers(spec: SyntheticSpec) -> tuple[Speaker, ...]:
+    """Alternating female/male speakers, so every fold pair holds one of each."""
+    out = []
+    for i in range(spec.n_speakers):
+        rng = np.random.default_rng([spec.seed, 7919, i])
+        female = i % 2 == 0
+        f0 = rng.uniform(175, 235) if female else rng.uniform(92, 135)
+        vtl = rng.uniform(1.12, 1.22) if female else rng.uniform(0.92, 1.04)
+        out.append(Speaker(
+            name=f"spk{i + 1:02d}{'F' if female else 'M'}", female=female, f0=float(f0), vtl=float(vtl),
+            rate=float(rng.uniform(3.6, 5.0)), tilt=float(rng.normal(0, 0.010)),
+            breath=float(rng.uniform(0.0, 0.12)), expressive=float(rng.uniform(0.75, 1.2))))
+    return tuple(out)
+
+
+def group_of(index: int) -> str:
+    return f"pair{index // SPEAKERS_PER_GROUP + 1:02d}"
+
+
+def synthesize(spec: SyntheticSpec, speaker: Speaker, emotion: str, k: int, speaker_index: int) -> np.ndarray:
+    """One utterance as float32 samples in [-1, 1] (deterministic in its arguments)."""
+    e = EMOTIONS.index(emotion)
+    rng = np.random.default_rng([spec.seed, speaker_index, e, k])
+    p = _utterance_params(spec, speaker, PROFILES[emotion], PROFILES["neutral"], rng)
+    return _render(p, speaker, spec, rng)
+
+
+def _utterance_params(spec: SyntheticSpec, spk: Speaker, emo: EmotionProfile, neu: EmotionProfile,
+                      rng: np.random.Generator) -> dict[str, float]:
+    v = spec.variation
+    x = rng.uniform(*spec.expressiveness) * spk.expressive
+
+    def toward(name: str) -> float:
+        a, b = getattr(neu, name), getattr(emo, name)
+        return a + x * (b - a)
+
+    return {
+        "f0": spk.f0 * toward("f0_scale") * float(np.exp(rng.normal(0, 0.07 * v))),
+        "f0_range": max(0.3, toward("f0_range") * float(np.exp(rng.normal(0, 0.35 * v)))),
+        "level_db": toward("level_db") + rng.normal(0, 2.5 * v),
+        "rate": spk.rate * toward("rate") * float(np.exp(rng.normal(0, 0.10 * v))),
+        "tilt": float(np.clip(toward("tilt") + spk.tilt + rng.normal(0, 0.012 * v), 0.80, 0.990)),
+        "breath": max(0.0, toward("breath") + spk.breath + rng.normal(0, 0.06 * v)),
+        "jitter": max(0.0, toward("jitter") * float(np.exp(rng.normal(0, 0.3 * v)))),
+        "shimmer": max(0.0, toward("shimmer") * float(np.exp(rng.normal(0, 0.3 * v)))),
+        "snr_db": rng.uniform(*spec.snr_db),
+        "gain_db": rng.uniform(-spec.gain_db, spec.gain_db),
+    }
+
+
+def _render(p: dict[str, float], spk: Speaker, spec: SyntheticSpec, rng: np.random.Generator) -> np.ndarray:
+    from scipy.signal import lfilter
+
+    sr = SAMPLE_RATE
+    syllables = _syllable_plan(p["rate"], spec.max_seconds, rng)
+    n = int(min(spec.max_seconds, syllables[-1][2] + rng.uniform(0.1, 0.35)) * sr)
+    voiced = np.zeros(n)
+    for _, v0, v1, _ in syllables:
+        voiced[int(v0 * sr):int(v1 * sr)] = 1.0
+
+    f0 = _f0_contour(p, syllables, n, rng)
+    phase = np.cumsum(f0 / sr)
+    pulse_at = np.flatnonzero(np.diff(np.floor(phase)) > 0) + 1
+    pulse_at = pulse_at[voiced[pulse_at] > 0]
+    source = np.zeros(n)
+    source[pulse_at] = 1.0 + p["shimmer"] * rng.standard_normal(pulse_at.size)
+    g = p["tilt"]
+    source = lfilter([(1 - g) ** 2], [1.0, -2 * g, g * g], source)
+    source = source / (np.std(source[voiced > 0]) + 1e-9)
+    breath = rng.standard_normal(n) * (0.6 + 0.4 * np.cos(2 * np.pi * phase)) * p["breath"] * 2.0
+    excitation = (source + breath) * voiced
+
+    speech = np.zeros(n)
+    for onset, v0, v1, stress in syllables:
+        _add_syllable(speech, excitation, onset, v0, v1, stress, spk, p, rng)
+    speech = np.diff(speech, prepend=0.0)  # lip radiation
+    return _mix(speech, voiced, p, rng)
+
+
+def _syllable_plan(rate: float, max_seconds: float, rng: np.random.Generator) -> list[tuple[float, float, float, float]]:
+    """(consonant onset, vowel start, vowel end, stress) times in seconds."""
+    t = rng.uniform(0.08, 0.3)
+    out = []
+    for i in range(int(rng.integers(7, 14))):
+        dur = rng.uniform(0.7, 1.3) / rate
+        cons = dur * rng.uniform(0.15, 0.35)
+        if t + dur > max_seconds - 0.1:
+            break
+        out.append((t, t + cons, t + dur * 0.95, float(rng.uniform(0.5, 1.0))))
+        t += dur
+        if i > 2 and rng.random() < 0.12:  # phrase break
+            t += rng.uniform(0.08, 0.25)
+    return out
+
+
+def _f0_contour(p: dict[str, float], syllables: list, n: int, rng: np.random.Generator) -> np.ndarray:
+    sr = SAMPLE_RATE
+    t = np.arange(n) / sr
+    semis = np.linspace(1.0, -1.5, n) * rng.uniform(0.5, 1.5)  # declination
+    for onset, v0, v1, stress in syllables:
+        if rng.random() < 0.55:
+            a, b = int(onset * sr), int(v1 * sr)
+            semis[a:b] += p["f0_range"] * stress * np.hanning(b - a)
+    knots = rng.standard_normal(int(n / sr * 8) + 2) * 0.4 * p["f0_range"] / 3
+    semis += np.interp(t, np.linspace(0, t[-1], knots.size), knots)
+    per_period = rng.standard_normal(int(n / sr * 250) + 2) * p["jitter"]
+    jitter = per_period[(t * 250).astype(int)]
+    return p["f0"] * 2 ** (semis / 12) * (1 + jitter)
+
+
+def _add_syllable(out: np.ndarray, excitation: np.ndarray, onset: float, v0: float, v1: float,
+                  stress: float, spk: Speaker, p: dict[str, float], rng: np.random.Generator) -> None:
+    """Add one consonant burst + formant-filtered vowel into ``out`` (in place: no full-length copies)."""
+    from scipy.signal import sosfilt
+
+    sr = SAMPLE_RATE
+    a, b = int(v0 * sr), int(v1 * sr)
+    tail = min(len(excitation), b + int(0.03 * sr))
+    formants = VOWELS[rng.integers(len(VOWELS))] * spk.vtl * np.exp(rng.normal(0, 0.06, 4))
+    env = _envelope(tail - a, b - a) * (0.6 + 0.4 * stress)
+    out[a:tail] += sosfilt(_resonators(formants, BANDWIDTHS * (1 + p["breath"])), excitation[a:tail] * env)
+    c0, c1 = int(onset * sr), a
+    if c1 > c0:
+        noise = rng.standard_normal(c1 - c0) * np.hanning(c1 - c0)
+        centre = rng.uniform(1500, 6500)
+        burst = sosfilt(_resonators(np.array([centre]), np.array([centre * 0.5])), noise)
+        level = 10 ** ((rng.uniform(-20, -8) + 0.5 * p["level_db"]) / 20)
+        out[c0:c1] += burst / (np.std(burst) + 1e-9) * level
+
+
+def _envelope(n: int, voiced: int) -> np.ndarray:
+    env = np.zeros(n)
+    attack, release = max(1, voiced // 5), max(1, voiced // 3)
+    env[:voiced] = 1.0
+    env[:attack] = np.linspace(0, 1, attack)
+    env[voiced - release:voiced] = np.linspace(1, 0, release)
+    return env
+
+
+def _resonators(freqs: np.ndarray, bands: np.ndarray) -> np.ndarray:
+    """Second-order sections of a cascade of unit-gain-at-DC formant resonators."""
+    nyq = SAMPLE_RATE / 2
+    freqs = np.clip(freqs, 60.0, nyq * 0.95)
+    r = np.exp(-np.pi * bands[: len(freqs)] / SAMPLE_RATE)
+    theta = 2 * np.pi * freqs / SAMPLE_RATE
+    a1, a2 = -2 * r * np.cos(theta), r * r
+    gain = 1 + a1 + a2
+    return np.stack([gain, np.zeros_like(gain), np.zeros_like(gain), np.ones_like(gain), a1, a2], axis=1)
+
+
+_PINK_B = np.array([0.049922035, -0.095993537, 0.050612699, -0.004408786])
+_PINK_A = np.array([1.0, -2.494956002, 2.017265875, -0.522189400])
+
+
+def _mix(speech: np.ndarray, voiced: np.ndarray, p: dict[str, float], rng: np.random.Generator) -> np.ndarray:
+    from scipy.signal import lfilter
+
+    active = speech[voiced > 0] if np.any(voiced) else speech
+    speech = speech / (np.sqrt(np.mean(active ** 2)) + 1e-12) * 10 ** ((p["level_db"] + p["gain_db"] - 26) / 20)
+    noise = lfilter(_PINK_B, _PINK_A, rng.standard_normal(len(speech)))
+    noise += 0.3 * rng.standard_normal(len(speech))
+    speech_rms = np.sqrt(np.mean(speech[voiced > 0] ** 2)) if np.any(voiced) else 1e-3
+    noise *= speech_rms / (np.sqrt(np.mean(noise ** 2)) + 1e-12) * 10 ** (-p["snr_db"] / 20)
+    y = speech + noise
+    peak = np.max(np.abs(y))
+    if peak > 0.99:
+        y *= 0.99 / peak
+    return y.astype(np.float32)
+
+
+def generate(spec: SyntheticSpec, directory: Path) -> None:
+    """Write every utterance as 16-bit WAV plus ``manifest.json`` into ``directory``."""
+    import soundfile as sf
+
+    (directory / "wav").mkdir(parents=True, exist_ok=True)
+    entries = []
+    for i, spk in enumerate(make_speakers(spec)):
+        for emotion in EMOTIONS:
+            for k in range(spec.per_emotion):
+                name = f"{spk.name}_{emotion}_{k:03d}.wav"
+                sf.write(directory / "wav" / name, synthesize(spec, spk, emotion, k, i), SAMPLE_RATE,
+                         subtype="PCM_16")
+                entries.append({"file": f"wav/{name}", "speaker": spk.name, "label": emotion,
+                                "group": group_of(i)})
+    manifest = {"generator_version": GENERATOR_VERSION, "spec": asdict(spec), "synthetic": True,
+                "note": "synthetic speech-like signals, not speech from people",
+                "speakers": [asdict(s) for s in make_speakers(spec)], "utterances": entries}
+    (directory / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+
+
+def corpus_dir(spec: SyntheticSpec, cache_dir: Path) -> Path:
+    """Generate the corpus once into the cache (atomically); return its directory."""
+    target = Path(cache_dir) / "synthetic" / spec.digest
+    if not is_done(target):
+        with atomic_path(target) as tmp:
+            generate(spec, tmp)
+            mark_done(tmp, {"generator_version": GENERATOR_VERSION})
+    return target
+
+
+def scan(data_dir: str | Path | None, options: CorpusOptions) -> Corpus:
+    """The synthetic corpus for ``options`` (``data_dir`` overrides where it is generated)."""
+    spec = SyntheticSpec(n_speakers=options.synthetic_speakers, per_emotion=options.synthetic_per_emotion,
+                         seed=options.synthetic_seed)
+    root = corpus_dir(spec, Path(data_dir) if data_dir is not None else Path(options.cache_dir))
+    try:
+        manifest = json.loads((root / "manifest.json").read_text())
+        utts = tuple(Utterance(root / e["file"], e["label"], e["speaker"], e["group"])
+                     for e in manifest["utterances"])
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise DataError(f"synthetic corpus manifest unreadable ({e}); delete the directory to regenerate",
+                        path=root / "manifest.json") from None
+    return Corpus("synthetic", root, EMOTIONS, utts, synthetic=True,
+                  notes=("SYNTHETIC speech-like signals (not speech from people); "
+                         f"spec {spec.digest}: {spec.n_speakers} speakers x {len(EMOTIONS)} emotions x "
+                         f"{spec.per_emotion}",))
