@@ -16,6 +16,8 @@ Readers are imported lazily so that ``import sercompress.profile`` stays cheap.
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -28,7 +30,7 @@ MAX_ARTIFACT_BYTES = 512 * 1024 * 1024
 
 __all__ = [
     "Graph", "Layer", "LayerProfile", "MAX_ARTIFACT_BYTES", "StaticProfile", "Tensor",
-    "profile_artifact", "read_graph",
+    "default_cache_dir", "profile_artifact", "read_graph", "with_ground_truth",
 ]
 
 
@@ -56,6 +58,38 @@ def profile_artifact(path: str | Path, input_shape: Sequence[int] | None = None)
 
     path = Path(path)
     return profile_graph(read_graph(path, input_shape=input_shape), _read_bytes(path))
+
+
+def with_ground_truth(profile: StaticProfile, *, tflm: bool = False, vela: bool = False,
+                      accelerator: str | None = None, system_config: str | None = None,
+                      memory_mode: str | None = None,
+                      cache_dir: str | Path | None = None) -> StaticProfile:
+    """A copy of ``profile`` whose ``extra`` holds TFLM's arena and/or Vela's estimates.
+
+    ``extra["tflm"]`` is :class:`.tflm.TflmArena` as a dict, ``extra["vela"]`` is
+    :class:`.vela.VelaResult` as a dict (what ``latency.estimate`` reads for Vela devices).
+    Both need a .tflite file (int8 for meaningful numbers).
+    """
+    if (tflm or vela) and profile.format != "tflite":
+        raise ProfileError("TFLite Micro and Vela ground truth need a .tflite file",
+                           path=profile.path)
+    extra = dict(profile.extra)
+    if tflm:
+        from .tflm import arena_usage
+
+        extra["tflm"] = arena_usage(profile.path).to_dict()
+    if vela:
+        from . import vela as _vela
+
+        options = {k: v for k, v in (("accelerator", accelerator), ("system_config", system_config),
+                                     ("memory_mode", memory_mode)) if v is not None}
+        extra["vela"] = _vela.compile(profile.path, cache_dir=cache_dir, **options).to_dict()
+    return dataclasses.replace(profile, extra=extra)
+
+
+def default_cache_dir() -> Path:
+    """``$SERCOMPRESS_CACHE_DIR`` or ``.cache`` under the working directory."""
+    return Path(os.environ.get("SERCOMPRESS_CACHE_DIR", ".cache"))
 
 
 def _read_bytes(path: Path) -> bytes:

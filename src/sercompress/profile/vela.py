@@ -34,7 +34,7 @@ DEFAULT_SYSTEM_CONFIG = "Ethos_U55_High_End_Embedded"
 DEFAULT_MEMORY_MODE = "Shared_Sram"
 DEFAULT_CONFIG = "Arm/vela.ini"
 #: Bump when parsing changes so stale cache entries are not reused.
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 TIMEOUT_S = 600
 
 _WARNING = re.compile(r"^Warning \(supported operators\) operator: (\w+), ofm: '(.*)'")
@@ -53,8 +53,8 @@ class VelaResult:
     sram_bytes: int
     flash_bytes: int
     macs: int
-    cpu_ops: int
-    npu_ops: int
+    cpu_op_count: int
+    npu_op_count: int
     cpu_fallback_ops: tuple[str, ...]  # "OP_TYPE 'output tensor'" of ops left to the CPU
 
     def to_dict(self) -> dict[str, Any]:
@@ -147,7 +147,7 @@ def _result(row: dict[str, str], log: str, accelerator: str, memory_mode: str) -
         flash_bytes=round((float(row["off_chip_flash_memory_used"])
                            + float(row["on_chip_flash_memory_used"])) * kib),
         macs=int(float(row["nn_macs"])),
-        cpu_ops=counts["CPU"],
-        npu_ops=counts["NPU"],
+        cpu_op_count=counts["CPU"],
+        npu_op_count=counts["NPU"],
         cpu_fallback_ops=tuple(fallbacks),
     )
