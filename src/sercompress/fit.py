@@ -137,8 +137,13 @@ class Budget:
         if reasons:
             return Check("dtype", False, None, None, None, "", "; ".join(reasons))
         return Check("dtype", True, None, None, None, "",
-                     f"weights {list(static.weight_dtypes)}, activations "
-                     f"{list(static.activation_dtypes)} supported")
+                     f"weights {_compute(static.weight_dtypes)}, activations "
+                     f"{_compute(static.activation_dtypes)} supported")
+
+
+def _compute(dtypes: tuple[str, ...]) -> list[str]:
+    """Dtypes that matter to a device (int32 biases and shapes are everywhere)."""
+    return [d for d in dtypes if d not in ("int32", "int64", "bool")]
 
 
 def _bytes_check(name: str, model: int, what: str, runtime: int, limit: int | None) -> Check:
@@ -160,4 +165,8 @@ def _vela_figure(static: StaticProfile, budget: Budget, keys: tuple[str, ...]) -
 
 
 def _kib(n: float) -> str:
+    """Bytes in the largest binary unit that keeps the figure readable."""
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20)):
+        if abs(n) >= size:
+            return f"{n / size:,.2f} {unit}"
     return f"{n / 1024:,.1f} KiB"

@@ -153,10 +153,13 @@ def with_device_ground_truth(static: StaticProfile, hw: HardwareProfile,
                              cache_dir: str | None = None) -> StaticProfile:
     """``static`` plus the ground truth ``hw`` takes its figures from (Vela for Vela devices).
 
-    A no-op for other devices, for non-TFLite files (Vela reads only .tflite; the
-    estimate then says why it has no figure) and when the result is already there.
+    A no-op for other devices, for models the device cannot run at all (the estimate
+    says why), for non-TFLite files (Vela reads only .tflite; the estimate then says
+    why it has no figure) and when the result is already there.
     """
     if hw.runtime != "vela" or hw.vela is None or static.format != "tflite" or static.extra.get("vela"):
+        return static
+    if unsupported_reasons(static, hw):  # Vela would put every op on the CPU and report zeros
         return static
     from . import with_ground_truth
 

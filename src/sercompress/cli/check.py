@@ -1,0 +1,112 @@
+"""`sercompress check`: does each artifact fit each named device?
+
+For every (artifact, hardware profile) pair: flash, RAM, latency and dtype
+checks with margins and reasons (:mod:`sercompress.fit`). Exit 0 when every
+pair fits, 1 when any does not, 2 for a usage or input error -- so a CI job can
+gate on it. ``--junit`` writes one testcase per pair (a ``<failure>`` naming the
+reasons), which CI systems display natively.
+
+No TensorFlow: the artifact is read by the profiler's own flatbuffer / ONNX
+readers; ``host`` is measured in a subprocess, Vela devices run Vela in one.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from . import print_json
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("check", help="check artifacts against hardware budgets (exit 1 if any misfits)",
+                       description="For each artifact and hardware profile: flash, RAM, latency "
+                                   "and dtype checks with margins. Exit 0 if all fit, 1 if any "
+                                   "does not, 2 on a usage or input error.")
+    p.add_argument("files", nargs="+", metavar="FILE", help=".tflite or .onnx artifact(s)")
+    p.add_argument("--hw", action="append", required=True, metavar="NAME",
+                   help="hardware profile name or .toml path (repeatable)")
+    p.add_argument("--hw-dir", action="append", default=[], metavar="DIR",
+                   help="extra directory of hardware profiles, searched first (repeatable)")
+    p.add_argument("--latency-budget-ms", type=float, default=None,
+                   help="override every profile's latency budget")
+    p.add_argument("--threads", type=int, default=1,
+                   help="threads for measured (host) latency; 0 = all cores (default: 1)")
+    p.add_argument("--runs", type=int, default=50, help="timed runs for measured latency (>= 50)")
+    p.add_argument("--cache-dir", default=None, help="cache for Vela results (default: .cache)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--junit", metavar="FILE", default=None, help="also write a JUnit XML report")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..errors import ConfigError
+    from ..profile.hardware import get_hw_profile
+
+    if args.latency_budget_ms is not None and args.latency_budget_ms <= 0:
+        raise ConfigError(f"must be > 0, got {args.latency_budget_ms}", key="--latency-budget-ms")
+    if args.threads < 0:
+        raise ConfigError(f"must be >= 0, got {args.threads}", key="--threads")
+    # Resolve every profile and read every artifact before any slow work: input errors first.
+    profiles = [get_hw_profile(name, tuple(args.hw_dir)) for name in args.hw]
+    statics = [_profile(f) for f in args.files]
+    results = [_check(static, hw, args) for static in statics for hw in profiles]
+    if args.junit:
+        write_junit(Path(args.junit), results)
+    if args.json:
+        print_json({"fits": all(r.fits for r in results), "results": [r.to_dict() for r in results]})
+    else:
+        for r in results:
+            _print(r)
+    return 0 if all(r.fits for r in results) else 1
+
+
+def _profile(path: str) -> Any:
+    from ..profile import profile_artifact
+
+    return profile_artifact(path)
+
+
+def _check(static: Any, hw: Any, args: argparse.Namespace) -> Any:
+    from functools import partial
+
+    from ..fit import Budget
+    from ..profile.host import measure
+    from ..profile.latency import estimate, with_device_ground_truth
+
+    static = with_device_ground_truth(static, hw, cache_dir=args.cache_dir)
+    threads = None if args.threads == 0 else args.threads
+    latency = estimate(static, hw, measure=partial(measure, threads=threads, runs=args.runs))
+    return Budget.from_hardware(hw, args.latency_budget_ms).is_satisfied_by(static, latency)
+
+
+def _print(result: Any) -> None:
+    verdict = "FITS" if result.fits else "DOES NOT FIT"
+    print(f"{result.artifact} on {result.hardware}: {verdict}")
+    for c in result.checks:
+        print(f"  {'ok  ' if c.ok else 'FAIL'} {c.name:<8} {c.reason}")
+
+
+def write_junit(path: Path, results: list[Any]) -> None:
+    """One testcase per (artifact, hardware); a <failure> lists the failed checks."""
+    import xml.etree.ElementTree as ET
+
+    from ..storage import atomic_write_bytes
+
+    failures = sum(not r.fits for r in results)
+    suite = ET.Element("testsuite", name="sercompress check", tests=str(len(results)),
+                       failures=str(failures), errors="0", skipped="0")
+    for r in results:
+        case = ET.SubElement(suite, "testcase", classname=f"sercompress.check.{r.hardware}",
+                             name=f"{Path(r.artifact).name} on {r.hardware}", file=r.artifact)
+        if not r.fits:
+            fail = ET.SubElement(case, "failure", message="; ".join(r.reasons),
+                                 type="DoesNotFit")
+            fail.text = "\n".join(r.reasons)
+        out = ET.SubElement(case, "system-out")
+        out.text = "\n".join(f"{c.name}: {'ok' if c.ok else 'FAIL'}: {c.reason}" for c in r.checks)
+    root = ET.Element("testsuites", tests=str(len(results)), failures=str(failures))
+    root.append(suite)
+    ET.indent(root)
+    atomic_write_bytes(path, ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n")
