@@ -1,0 +1,170 @@
+"""The training recipe: LR schedule, losses, fit (plain and tfmot-wrapped), the reference run dir."""
+
+import math
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from sercompress.errors import ConfigError, DataError
+from sercompress.progress import Progress
+from sercompress.train import LRDecay, TrainConfig, fit, learning_rate_at, make_loss, sparse_focal_loss
+
+QUIET = Progress(quiet=True)
+
+
+# --------------------------------------------------------------------------- schedule
+
+@pytest.mark.parametrize("epoch, steps", [(0, 0), (49, 0), (50, 0), (69, 0), (70, 1), (89, 1), (90, 2), (130, 4)])
+def test_paper_learning_rate_schedule(epoch, steps):
+    cfg = TrainConfig()
+    assert cfg.learning_rate == 1e-4 and cfg.batch_size == 32
+    assert learning_rate_at(epoch, cfg.learning_rate, cfg.decay) == pytest.approx(1e-4 * math.exp(-0.15 * steps))
+
+
+def test_no_decay_is_constant():
+    assert learning_rate_at(500, 1e-3, None) == 1e-3
+
+
+def test_train_config_validates():
+    with pytest.raises(ValueError):
+        TrainConfig(loss="hinge")
+    with pytest.raises(ValueError):
+        TrainConfig(epochs=0)
+    with pytest.raises(ValueError):
+        LRDecay(every_epochs=0)
+
+
+# --------------------------------------------------------------------------- losses
+
+def _probs(n=16, k=4, seed=0):
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(size=(n, k))
+    p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    return p.astype(np.float32), rng.integers(0, k, n)
+
+
+def test_focal_with_gamma_zero_is_cross_entropy():
+    p, y = _probs()
+    ce = np.asarray(make_loss("cross_entropy")(y, p))
+    fl0 = np.asarray(make_loss("focal", focal_gamma=0.0)(y, p))
+    assert fl0 == pytest.approx(ce, rel=1e-5)
+    assert ce == pytest.approx(-np.log(p[np.arange(len(y)), y]), rel=1e-5)
+
+
+def test_focal_values_by_hand():
+    p = np.array([[0.9, 0.1], [0.2, 0.8], [0.5, 0.5]], dtype=np.float32)
+    y = np.array([0, 0, 1])
+    per_clip = np.asarray(sparse_focal_loss(2.0)(y, p))
+    expected = [-(0.1 ** 2) * math.log(0.9), -(0.8 ** 2) * math.log(0.2), -(0.5 ** 2) * math.log(0.5)]
+    assert per_clip == pytest.approx(expected, rel=1e-5)
+    # focal down-weights the easy clip far more than the hard one
+    ce = -np.log([0.9, 0.2, 0.5])
+    ratio = per_clip / ce
+    assert ratio[0] < ratio[2] < ratio[1]
+
+
+def test_unknown_loss_is_a_config_error():
+    with pytest.raises(ConfigError):
+        make_loss("hinge")
+
+
+# --------------------------------------------------------------------------- fit
+
+def _tiny_model(n_classes=3, seed=0):
+    from sercompress.tf_env import keras, seed_everything
+
+    seed_everything(seed)
+    k = keras()
+    inp = k.Input((8, 6, 1))
+    x = k.layers.Conv2D(4, 3, padding="same", activation="relu", name="conv")(inp)
+    x = k.layers.GlobalAveragePooling2D()(x)
+    out = k.layers.Dense(n_classes, activation="softmax", name="classifier")(x)
+    return k.Model(inp, out)
+
+
+def _tiny_data(n_train=48, n_val=24, k=3, seed=0):
+    rng = np.random.default_rng(seed)
+
+    def split(n):
+        y = rng.integers(0, k, n).astype(np.int64)
+        x = rng.normal(size=(n, 8, 6, 1)).astype(np.float32)
+        x += (y[:, None, None, None] - 1) * 0.8
+        return SimpleNamespace(x=x, y=y)
+
+    return SimpleNamespace(train=split(n_train), val=split(n_val), test=split(n_val),
+                           classes=tuple(f"c{i}" for i in range(k)))
+
+
+def _weight_recorder():
+    from sercompress.tf_env import keras
+
+    class Recorder(keras().callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.weights = []
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.weights.append([w.copy() for w in self.model.get_weights()])
+            self.logs = dict(logs or {})
+
+    return Recorder()
+
+
+@pytest.mark.slow
+def test_fit_restores_the_best_validation_epoch_and_logs_each_epoch():
+    model, data, rec = _tiny_model(), _tiny_data(), _weight_recorder()
+    decay = LRDecay(start_epoch=1, every_epochs=1, exponent=0.5)
+    res = fit(model, data, epochs=4, learning_rate=0.05, callbacks=[rec], decay=decay, progress=QUIET)
+    assert [e.epoch for e in res.epochs] == [1, 2, 3, 4]
+    assert [e.lr for e in res.epochs] == pytest.approx([0.05 * math.exp(-0.5 * s) for s in (0, 0, 1, 2)])
+    # the validation figures reach later callbacks through logs
+    assert {"val_ua", "val_loss", "val_wa", "val_f1"} <= set(rec.logs)
+    best = max(res.epochs, key=lambda e: (e.val_ua, -e.val_loss))
+    assert res.best_epoch == best.epoch
+    for got, want in zip(model.get_weights(), rec.weights[best.epoch - 1]):
+        np.testing.assert_array_equal(got, want)
+    assert set(res.history) >= {"loss", "accuracy", "val_ua", "lr", "seconds"}
+
+
+@pytest.mark.slow
+def test_fit_without_selection_keeps_the_last_epoch():
+    model, data, rec = _tiny_model(), _tiny_data(), _weight_recorder()
+    res = fit(model, data, epochs=3, learning_rate=0.05, callbacks=[rec], select_best=False, progress=QUIET)
+    assert res.best_epoch is None
+    for got, want in zip(model.get_weights(), rec.weights[-1]):
+        np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.slow
+def test_fit_is_seeded():
+    data = _tiny_data()
+    runs = []
+    for _ in range(2):
+        model = _tiny_model(seed=3)
+        res = fit(model, data, epochs=2, learning_rate=0.05, seed=3, loss="focal", progress=QUIET)
+        runs.append(([e.loss for e in res.epochs], model.get_weights()))
+    assert runs[0][0] == runs[1][0]
+    for a, b in zip(runs[0][1], runs[1][1]):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.slow
+def test_fit_fine_tunes_a_pruning_wrapped_model():
+    import tensorflow_model_optimization as tfmot
+
+    sched = tfmot.sparsity.keras.ConstantSparsity(0.5, begin_step=0, frequency=1)
+    wrapped = tfmot.sparsity.keras.prune_low_magnitude(_tiny_model(), pruning_schedule=sched)
+    res = fit(wrapped, _tiny_data(), epochs=1, learning_rate=0.01, select_best=False,
+              callbacks=[tfmot.sparsity.keras.UpdatePruningStep()], progress=QUIET)
+    assert len(res.epochs) == 1
+    stripped = tfmot.sparsity.keras.strip_pruning(wrapped)
+    kernel = stripped.get_layer("classifier").get_weights()[0]
+    assert np.mean(kernel == 0) >= 0.5
+
+
+def test_fit_refuses_an_empty_validation_split():
+    data = _tiny_data()
+    data.val = SimpleNamespace(x=data.val.x[:0], y=data.val.y[:0])
+    with pytest.raises(DataError):
+        fit(object(), data, epochs=1, learning_rate=0.01, progress=QUIET)
