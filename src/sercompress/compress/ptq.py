@@ -1,0 +1,32 @@
+"""Post-training quantisation: a conversion option, not a training step.
+
+``apply`` leaves the model alone; the runner passes the step's ``mode`` and
+``int8_io`` to :func:`sercompress.export.tflite.to_tflite`, with
+representative data drawn from the training split.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..export.verify import Claim
+from .recipe import PtqStep
+from .registry import StepContext, register
+
+#: modes whose kernels are stored as integers
+INTEGER_WEIGHT_MODES: frozenset[str] = frozenset({"dynamic", "int8", "int16x8"})
+
+
+@register(PtqStep)
+class Ptq:
+    @staticmethod
+    def apply(model: Any, step: PtqStep, ctx: StepContext) -> Any:
+        return model
+
+    @staticmethod
+    def strip(model: Any) -> Any:
+        return model
+
+    @staticmethod
+    def claims(step: PtqStep, model: Any) -> list[Claim]:
+        return [Claim(integer_weights=step.mode in INTEGER_WEIGHT_MODES)]

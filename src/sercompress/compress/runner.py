@@ -1,0 +1,272 @@
+"""The variant task: one recipe applied to the trained reference, exported and checked.
+
+``run_recipe`` starts from ``reference.fresh_model()``, applies each step
+(wrap, fine-tune, strip), converts the result to TFLite (the recipe's PTQ
+mode) and ONNX, adds an int8 deployment form when the main file is not
+integer, and then measures everything *on the files*: parity with the Keras
+model, accuracy on the test split (LiteRT), the compression the file really
+shows (sparsity, distinct values, dtypes) and sizes. A broken export or a file
+that does not show its claim raises :class:`ArtifactError`.
+
+Outputs live in ``OUT/<recipe-name>-<hash>/`` where the hash covers the recipe
+content, reference weights, data fingerprint (data + feature config), package
+version and epoch scaling. Every file is written atomically, ``DONE`` last; a
+finished variant is reused after its artifact hashes are checked, a corrupted
+one is recomputed, and an interrupted one resumes from the last finished
+training step (stripped weights are checkpointed after each step).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import __version__
+from ..errors import ArtifactError, RunError
+from ..export.verify import Claim
+from ..progress import Progress
+from ..storage import (atomic_path, atomic_write_bytes, atomic_write_json, content_hash, directory_lock,
+                       is_done, mark_done, sha256_file)
+from .recipe import Recipe, load_recipe
+from .registry import StepContext, technique_for
+
+VARIANT_SCHEMA_VERSION = 1
+VARIANT_FILE = "variant.json"
+#: artifact kind -> file name inside the variant directory
+ARTIFACT_FILES: dict[str, str] = {"tflite": "model.tflite", "onnx": "model.onnx",
+                                  "tflite_int8": "model_int8.tflite"}
+
+
+@dataclass(frozen=True)
+class VariantResult:
+    """Everything measured about one variant; what the report consumes."""
+
+    name: str
+    recipe_path: str | None
+    directory: Path
+    key: str
+    artifacts: dict[str, Path]                   # kind -> file
+    artifact_sha256: dict[str, str]
+    accuracy: dict[str, dict[str, Any]]          # tflite kind -> Metrics.to_dict() on the test split
+    parity: dict[str, dict[str, Any]]            # kind -> export.parity.Parity.to_dict()
+    verification: dict[str, dict[str, Any]]      # tflite kind -> export.verify.Verification.to_dict()
+    sizes: dict[str, dict[str, Any]]             # kind -> export.verify.Sizes.to_dict()
+    wall_time_s: float
+    onnx_error: str | None = None
+    steps: tuple[dict[str, Any], ...] = ()
+    epochs_scale: float = 1.0
+    recipe: dict[str, Any] = field(default_factory=dict)
+    reference: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["directory"] = str(self.directory)
+        d["artifacts"] = {k: str(v) for k, v in self.artifacts.items()}
+        d["steps"] = list(self.steps)
+        return d
+
+
+def variant_key(recipe: Recipe, reference: Any, epochs_scale: float, max_epochs: int | None) -> str:
+    """Hash of everything that determines a variant's files and figures."""
+    return content_hash("variant", VARIANT_SCHEMA_VERSION, recipe.model_dump(mode="json"),
+                        reference.weights_sha256, reference.record.get("data_fingerprint"),
+                        __version__, float(epochs_scale), max_epochs)
+
+
+def run_recipe(recipe: Recipe | str | Path, reference: Any, out_root: str | Path, *,
+               epochs_scale: float = 1.0, max_epochs: int | None = None,
+               progress: Progress | None = None, data: Any = None) -> VariantResult:
+    """Run one recipe on a trained reference (``train.TrainedReference``), resumably.
+
+    ``epochs_scale`` / ``max_epochs`` shrink every step's fine-tuning for quick
+    runs (part of the variant hash). ``data`` may pass the reference's
+    prepared splits to avoid preparing them once per recipe.
+    """
+    recipe_path = None
+    if not isinstance(recipe, Recipe):
+        recipe_path = str(recipe)
+        recipe = load_recipe(recipe)
+    if not epochs_scale > 0:
+        raise ValueError(f"epochs_scale must be > 0, got {epochs_scale}")
+    progress = progress or Progress()
+    key = variant_key(recipe, reference, epochs_scale, max_epochs)
+    vdir = Path(out_root) / f"{recipe.name}-{key}"
+    with directory_lock(vdir):
+        if is_done(vdir):
+            try:
+                result = load_variant(vdir)
+                progress.info(f"{recipe.name}: finished variant found in {vdir}; reused")
+                return result
+            except (ArtifactError, RunError) as e:
+                progress.info(f"{recipe.name}: finished variant is corrupted ({e}); recomputing")
+                _clear(vdir)
+        t0 = time.perf_counter()
+        data = data if data is not None else reference.data()
+        with progress.stage(f"compress {recipe.name}"):
+            model, claims, steps = _apply_steps(recipe, reference, data, vdir, epochs_scale, max_epochs, progress)
+            result = _export_and_measure(recipe, recipe_path, model, claims, steps, data, reference, vdir,
+                                         key, epochs_scale, t0)
+        atomic_write_json(vdir / VARIANT_FILE, _record(result))
+        mark_done(vdir, {"key": key})
+        _log(result, progress)
+        return result
+
+
+def load_variant(directory: str | Path) -> VariantResult:
+    """Load a finished variant directory, checking every artifact against its recorded hash."""
+    directory = Path(directory)
+    path = directory / VARIANT_FILE
+    if not is_done(directory) or not path.is_file():
+        raise RunError("not a finished variant directory (no DONE marker or variant.json)", path=directory)
+    try:
+        rec = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise RunError(f"unreadable variant record: {e}", path=path) from None
+    if rec.get("schema_version") != VARIANT_SCHEMA_VERSION:
+        raise RunError(f"variant schema {rec.get('schema_version')} is not {VARIANT_SCHEMA_VERSION}", path=path)
+    artifacts = {kind: directory / name for kind, name in rec["artifacts"].items()}
+    for kind, file in artifacts.items():
+        if not file.is_file():
+            raise ArtifactError("artifact listed in variant.json is missing", path=file)
+        if sha256_file(file) != rec["artifact_sha256"][kind]:
+            raise ArtifactError("artifact does not match the sha256 recorded in variant.json", path=file)
+    return VariantResult(
+        name=rec["name"], recipe_path=rec.get("recipe_path"), directory=directory, key=rec["key"],
+        artifacts=artifacts, artifact_sha256=rec["artifact_sha256"], accuracy=rec["accuracy"],
+        parity=rec["parity"], verification=rec["verification"], sizes=rec["sizes"],
+        wall_time_s=rec["wall_time_s"], onnx_error=rec.get("onnx_error"), steps=tuple(rec.get("steps", ())),
+        epochs_scale=rec.get("epochs_scale", 1.0), recipe=rec.get("recipe", {}),
+        reference=rec.get("reference", {}))
+
+
+# --------------------------------------------------------------------------- steps
+
+def _apply_steps(recipe: Recipe, reference: Any, data: Any, vdir: Path, epochs_scale: float,
+                 max_epochs: int | None, progress: Progress):
+    """Apply every step in order; resume from per-step weight checkpoints."""
+    from ..train import fit
+
+    def fit_fn(model, *, epochs, learning_rate, batch_size, callbacks=()):
+        return fit(model, data, epochs=epochs, learning_rate=learning_rate, batch_size=batch_size,
+                   callbacks=callbacks, select_best=False, progress=progress)
+
+    ctx = StepContext(fit=fit_fn, train_size=len(data.train.y), epochs_scale=epochs_scale,
+                      max_epochs=max_epochs)
+    model = reference.fresh_model()
+    claims: list[Claim] = []
+    steps: list[dict[str, Any]] = []
+    for i, step in enumerate(recipe.steps, start=1):
+        tech = technique_for(step)
+        claims += tech.claims(step, model)
+        epochs = ctx.epochs(step.finetune) if hasattr(step, "finetune") else 0
+        steps.append({"type": step.type, "epochs": epochs})
+        ckpt = vdir / "steps" / f"{i}-{step.type}.weights.h5"
+        if ckpt.is_file() and getattr(tech, "checkpointable", True):
+            model.load_weights(str(ckpt))
+            progress.info(f"{recipe.name}: step {i} ({step.type}) resumed from {ckpt.name}")
+            continue
+        if epochs:
+            progress.info(f"{recipe.name}: step {i} ({step.type}), {epochs} fine-tuning epoch(s)")
+        model = tech.strip(tech.apply(model, step, ctx))
+        if epochs and getattr(tech, "checkpointable", True):
+            with atomic_path(ckpt) as tmp:
+                model.save_weights(str(tmp))
+    return model, claims, steps
+
+
+# --------------------------------------------------------------------------- export + measure
+
+def _export_and_measure(recipe: Recipe, recipe_path: str | None, model: Any, claims: list[Claim],
+                        steps: list[dict[str, Any]], data: Any, reference: Any, vdir: Path, key: str,
+                        epochs_scale: float, t0: float) -> VariantResult:
+    from ..export.onnx import to_onnx
+    from ..export.parity import check_artifact
+    from ..export.runtime import predict_keras
+    from ..export.tflite import to_tflite
+    from ..export.verify import artifact_sizes, verify_tflite
+    from ..metrics import classification_metrics
+
+    rep = representative(data.train.x, recipe.representative_samples)
+    ptq = recipe.ptq
+    files: dict[str, Path] = {}
+    files["tflite"] = atomic_write_bytes(vdir / ARTIFACT_FILES["tflite"], to_tflite(
+        model, ptq.mode if ptq else None, rep, int8_io=ptq.int8_io if ptq else False))
+    onnx_error = None
+    try:
+        files["onnx"] = atomic_write_bytes(vdir / ARTIFACT_FILES["onnx"], to_onnx(model))
+    except ArtifactError as e:  # recorded, not fatal: e.g. a fake-quant op tf2onnx cannot map
+        onnx_error = e.message
+    if recipe.int8_deployment and not recipe.main_is_integer:
+        files["tflite_int8"] = atomic_write_bytes(vdir / ARTIFACT_FILES["tflite_int8"],
+                                                  to_tflite(model, "int8", rep, int8_io=True))
+
+    x, y = data.test.x, data.test.y
+    keras_probs = predict_keras(model, x)
+    floors = _parity_floors(recipe)
+    parity, accuracy, verification = {}, {}, {}
+    for kind, path in files.items():
+        p, probs = check_artifact(keras_probs, path, x, floors[kind])
+        parity[kind] = p.to_dict()
+        if kind.startswith("tflite"):
+            accuracy[kind] = classification_metrics(y, probs.argmax(-1), data.classes).to_dict()
+            extra = [Claim(integer_weights=True)] if kind == "tflite_int8" else []
+            verification[kind] = verify_tflite(path, [*claims, *extra]).to_dict()
+    accuracy["keras"] = classification_metrics(y, keras_probs.argmax(-1), data.classes).to_dict()
+    return VariantResult(
+        name=recipe.name, recipe_path=recipe_path, directory=vdir, key=key, artifacts=files,
+        artifact_sha256={k: sha256_file(p) for k, p in files.items()}, accuracy=accuracy,
+        parity=parity, verification=verification,
+        sizes={k: artifact_sizes(p).to_dict() for k, p in files.items()},
+        wall_time_s=round(time.perf_counter() - t0, 2), onnx_error=onnx_error, steps=tuple(steps),
+        epochs_scale=epochs_scale, recipe=recipe.model_dump(mode="json"),
+        reference={"run_dir": str(reference.run_dir), "weights_sha256": reference.weights_sha256,
+                   "data_fingerprint": reference.record.get("data_fingerprint"),
+                   "keras_test_ua": reference.metrics.ua})
+
+
+def representative(x: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
+    """Up to ``n`` calibration samples from the training split, drawn reproducibly."""
+    idx = np.random.default_rng(seed).permutation(len(x))[:n]
+    return np.asarray(x[np.sort(idx)], dtype=np.float32)
+
+
+def _parity_floors(recipe: Recipe) -> dict[str, float]:
+    """Float files are held to the float floor; anything quantised to the looser one."""
+    ptq = recipe.ptq
+    main_float = not recipe.has_qat and (ptq is None or ptq.mode == "float16")
+    f, q = recipe.parity.float_min_agreement, recipe.parity.quantized_min_agreement
+    return {"tflite": f if main_float else q, "onnx": q if recipe.has_qat else f, "tflite_int8": q}
+
+
+def _record(result: VariantResult) -> dict[str, Any]:
+    rec = result.to_dict()
+    rec["artifacts"] = {k: p.name for k, p in result.artifacts.items()}
+    rec["directory"] = result.directory.name
+    return {"schema_version": VARIANT_SCHEMA_VERSION, **rec, "package_version": __version__,
+            "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+
+
+def _clear(vdir: Path) -> None:
+    """Remove a corrupted variant's outputs (not the lock we hold)."""
+    for p in vdir.iterdir():
+        if p.name == ".lock":
+            continue
+        if p.is_dir():
+            shutil.rmtree(p)
+        else:
+            p.unlink()
+
+
+def _log(result: VariantResult, progress: Progress) -> None:
+    main = result.accuracy.get("tflite", {})
+    size = result.sizes.get("tflite", {})
+    progress.info(f"{result.name}: TFLite UA {main.get('ua', float('nan')):.3f} WA "
+                  f"{main.get('wa', float('nan')):.3f}; {size.get('file_bytes', 0):,} B "
+                  f"({size.get('gzip_bytes', 0):,} B gzip); {result.wall_time_s:.0f} s")

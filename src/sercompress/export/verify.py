@@ -1,0 +1,244 @@
+"""Read the weights back out of a .tflite file and check the variant's claim.
+
+A compressed variant is only what its file shows. After export we read every
+kernel (Conv2D / DepthwiseConv2D / FullyConnected weights) through the
+profiler's flatbuffer reader (``profile.read_graph``, the one TFLite parser)
+and measure, per kernel, the fraction of zeros, the number of distinct values
+per output channel, the M:N pattern and the dtype. A file that does not show
+what the recipe claims (prune-80 with < 79 % zeros, a broken 2:4 pattern, more
+distinct values than clusters, float kernels in an "int8" file) is an
+:class:`ArtifactError`.
+
+Why distinct values are counted per output channel: the converter folds batch
+norm into the preceding convolution (one scale per output channel) and int8
+kernels are quantised per output channel, so a 16-cluster kernel legitimately
+has up to 16 distinct values *in each output channel* but many more overall.
+Scaling and rounding can only merge values, never split them, so
+"<= clusters per output channel" is the exact, sound check for float, float16
+and int8 files alike. TFLite stores kernels output-channel first (OHWI / OI),
+and tfmot's M:N blocks run along the last (input-channel) axis of that layout.
+"""
+
+from __future__ import annotations
+
+import gzip
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ArtifactError
+
+KERNEL_OPS: frozenset[str] = frozenset({"Conv2D", "DepthwiseConv2D", "FullyConnected"})
+#: Allowed shortfall of measured sparsity against the target (prune-80 needs >= 79 %).
+SPARSITY_TOLERANCE = 0.01
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What a variant says its file shows. ``None`` / ``False`` = no claim."""
+
+    sparsity: float | None = None
+    m_by_n: tuple[int, int] | None = None
+    clusters: int | None = None
+    integer_weights: bool = False
+    layers: tuple[str, ...] | None = None  # Keras layer names the claim covers (None = all)
+
+
+@dataclass(frozen=True)
+class KernelStats:
+    name: str
+    op: str
+    shape: tuple[int, ...]
+    dtype: str
+    size: int
+    zeros: int
+    max_unique_per_channel: int
+    m_by_n: dict[str, bool] = field(default_factory=dict)  # "2:4" -> pattern satisfied
+
+    @property
+    def sparsity(self) -> float:
+        return self.zeros / self.size if self.size else 0.0
+
+
+@dataclass(frozen=True)
+class Check:
+    """One claim against the kernels it covers."""
+
+    claim: Claim
+    kernels: int
+    sparsity: float            # zeros / weights over the covered kernels
+    max_unique_per_channel: int
+    problems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Verification:
+    artifact: str
+    checks: tuple[Check, ...]
+    kernels: tuple[KernelStats, ...]
+    weight_dtypes: tuple[str, ...]
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        return tuple(p for c in self.checks for p in c.problems)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def sparsity(self) -> float:
+        """Zeros over all kernel weights of the file."""
+        size = sum(k.size for k in self.kernels)
+        return sum(k.zeros for k in self.kernels) / size if size else 0.0
+
+    @property
+    def max_unique_per_channel(self) -> int:
+        return max((k.max_unique_per_channel for k in self.kernels), default=0)
+
+    def to_dict(self) -> dict:
+        return {
+            "artifact": self.artifact, "ok": self.ok, "problems": list(self.problems),
+            "sparsity": self.sparsity, "max_unique_per_channel": self.max_unique_per_channel,
+            "weight_dtypes": list(self.weight_dtypes),
+            "checks": [asdict(c) for c in self.checks],
+            "kernels": [{**asdict(k), "sparsity": k.sparsity} for k in self.kernels],
+        }
+
+
+@dataclass(frozen=True)
+class Sizes:
+    file_bytes: int
+    gzip_bytes: int
+    weight_bytes_by_dtype: dict[str, int]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def kernel_stats(name: str, op: str, kernel: np.ndarray,
+                 patterns: Sequence[tuple[int, int]] = ()) -> KernelStats:
+    """Figures of one kernel stored output-channel first (TFLite layout)."""
+    k = np.asarray(kernel)
+    per_channel = k.reshape(k.shape[0], -1) if k.ndim > 1 else k.reshape(1, -1)
+    if op == "DepthwiseConv2D":  # TFLite depthwise is [1, H, W, C]: channels last
+        per_channel = k.reshape(-1, k.shape[-1]).T
+    unique = max((len(np.unique(row)) for row in per_channel), default=0)
+    return KernelStats(name=name, op=op, shape=tuple(int(d) for d in k.shape), dtype=str(k.dtype),
+                       size=int(k.size), zeros=int(k.size - np.count_nonzero(k)),
+                       max_unique_per_channel=int(unique),
+                       m_by_n={f"{m}:{n}": satisfies_m_by_n(k, (m, n)) for m, n in patterns})
+
+
+def satisfies_m_by_n(kernel: np.ndarray, m_by_n: tuple[int, int]) -> bool:
+    """At least m zeros in every block of n along the last axis (tail block zero-padded)."""
+    m, n = m_by_n
+    rows = np.asarray(kernel).reshape(-1, kernel.shape[-1])
+    pad = (-rows.shape[1]) % n
+    if pad:
+        rows = np.pad(rows, ((0, 0), (0, pad)))
+    blocks = rows.reshape(rows.shape[0], -1, n)
+    return bool(np.all(np.count_nonzero(blocks, axis=-1) <= n - m))
+
+
+def check_claim(kernels: Sequence[KernelStats], claim: Claim) -> Check:
+    """Compare the measured figures of the covered kernels with one claim; never raises."""
+    covered = [k for k in kernels if _covered(k.name, claim.layers)]
+    problems: list[str] = []
+    if claim.layers is not None and not covered:
+        problems.append(f"no kernel in the file matches the claimed layers {list(claim.layers)}")
+    size = sum(k.size for k in covered)
+    sparsity = sum(k.zeros for k in covered) / size if size else 0.0
+    max_unique = max((k.max_unique_per_channel for k in covered), default=0)
+    if claim.sparsity is not None and sparsity < claim.sparsity - SPARSITY_TOLERANCE:
+        problems.append(f"pruned kernels are {sparsity:.1%} zeros, the recipe claims "
+                        f"{claim.sparsity:.0%} (tolerance {SPARSITY_TOLERANCE:.0%})")
+    if claim.m_by_n is not None:
+        bad = [k.name for k in covered if not satisfies_m_by_n_stats(k, claim.m_by_n)]
+        if bad:
+            problems.append(f"{claim.m_by_n[0]}:{claim.m_by_n[1]} sparsity not satisfied in {bad[:3]}")
+    if claim.clusters is not None and max_unique > claim.clusters:
+        worst = max(covered, key=lambda k: k.max_unique_per_channel)
+        problems.append(f"kernel {worst.name!r} has {max_unique} distinct values in an output "
+                        f"channel, more than the {claim.clusters} clusters claimed")
+    if claim.integer_weights:
+        floats = [k.name for k in covered if np.dtype(k.dtype).kind == "f"]
+        if floats:
+            problems.append(f"integer file has float kernels: {floats[:3]}")
+    return Check(claim, len(covered), float(sparsity), int(max_unique), tuple(problems))
+
+
+def satisfies_m_by_n_stats(stats: KernelStats, m_by_n: tuple[int, int]) -> bool:
+    return bool(stats.m_by_n.get(f"{m_by_n[0]}:{m_by_n[1]}", False))
+
+
+def verify_tflite(path: str | Path, claims: Sequence[Claim]) -> Verification:
+    """Read the kernels of ``path`` and check every claim; :class:`ArtifactError` if one fails."""
+    graph = _read(path)
+    patterns = tuple({c.m_by_n for c in claims if c.m_by_n is not None})
+    kernels = [kernel_stats(name, op, data, patterns) for name, op, data in _kernels(graph)]
+    if not kernels:
+        raise ArtifactError("no Conv2D / FullyConnected kernels found in the file", path=path)
+    result = Verification(str(path), tuple(check_claim(kernels, c) for c in claims), tuple(kernels),
+                          tuple(sorted({k.dtype for k in kernels})))
+    if not result.ok:
+        raise ArtifactError("the file does not show its claim: " + "; ".join(result.problems), path=path)
+    return result
+
+
+def artifact_sizes(path: str | Path) -> Sizes:
+    """Bytes on disk, gzip -9 bytes, and constant-weight bytes per dtype."""
+    path = Path(path)
+    raw = path.read_bytes()
+    by_dtype: dict[str, int] = defaultdict(int)
+    if path.suffix == ".tflite":
+        seen: set[int] = set()
+        for layer in _read(path).layers:
+            for t in layer.weights:
+                if t.data is not None and t.id not in seen:
+                    seen.add(t.id)
+                    by_dtype[t.dtype] += int(t.data.nbytes)
+    else:
+        by_dtype.update(_onnx_weight_bytes(path))
+    return Sizes(len(raw), len(gzip.compress(raw, compresslevel=9)), dict(sorted(by_dtype.items())))
+
+
+def _read(path: str | Path):
+    from ..profile import read_graph
+
+    try:
+        return read_graph(path)
+    except ArtifactError:
+        raise
+    except Exception as e:  # the reader's own typed error, or a corrupt file
+        raise ArtifactError(f"cannot read the artifact: {e}", path=path) from None
+
+
+def _kernels(graph) -> list[tuple[str, str, np.ndarray]]:
+    """(name, op, kernel array) of every kernel-bearing layer.
+
+    The reader already folds constant Dequantize ops (float16 files) into the
+    consuming layer's weights, so the dtype here is the dtype on disk.
+    """
+    return [(layer.weights[0].name or layer.name, layer.op, layer.weights[0].data)
+            for layer in graph.layers
+            if layer.op in KERNEL_OPS and layer.weights and layer.weights[0].data is not None]
+
+
+def _covered(name: str, layers: tuple[str, ...] | None) -> bool:
+    return layers is None or any(layer in name for layer in layers)
+
+
+def _onnx_weight_bytes(path: Path) -> dict[str, int]:
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(str(path))
+    by_dtype: dict[str, int] = defaultdict(int)
+    for init in model.graph.initializer:
+        arr = numpy_helper.to_array(init)
+        by_dtype[str(arr.dtype)] += int(arr.nbytes)
+    return dict(by_dtype)
