@@ -27,7 +27,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from pydantic import Field, ValidationError
@@ -38,6 +38,9 @@ from .metrics import Metrics, classification_metrics
 from .progress import Progress
 from .storage import atomic_path, atomic_write_json, atomic_write_text, content_hash, directory_lock, is_done, mark_done
 from .tomlconfig import FrozenModel, validation_message
+
+if TYPE_CHECKING:  # dataset imports the feature stack; load it only when a run needs data
+    from .dataset import DataConfig, PreparedData
 
 RUN_SCHEMA_VERSION = 1
 RUN_FILES = ("run.json", "model.keras", "history.csv", "metrics.json", "DONE")
@@ -295,7 +298,7 @@ class TrainedReference:
     record: Mapping[str, Any]  # parsed run.json
     classes: tuple[str, ...]
     input_shape: tuple[int, int, int]
-    data_config: Any  # dataset.DataConfig
+    data_config: DataConfig
     weights_sha256: str
     metrics: Metrics  # test split, Keras model
     _model: Any = field(repr=False, compare=False)
@@ -313,13 +316,13 @@ class TrainedReference:
         model.set_weights(self._model.get_weights())
         return model
 
-    def data(self, cache_dir: str | Path | None = None) -> Any:
+    def data(self, cache_dir: str | Path | None = None) -> PreparedData:
         """The prepared splits the model was trained on; refuses if the data changed since."""
         from .dataset import prepare
 
         cfg = self.data_config
         if cache_dir is not None:
-            cfg = _with_cache_dir(cfg, cache_dir)
+            cfg = cfg.model_copy(update={"cache_dir": str(cache_dir)})
         prepared = prepare(cfg)
         expected = self.record.get("data_fingerprint")
         if expected and prepared.fingerprint != expected:
@@ -329,13 +332,13 @@ class TrainedReference:
         return prepared
 
 
-def config_hash(data_cfg: Any, train_cfg: TrainConfig, model: str, hparams: Mapping[str, Any]) -> str:
+def config_hash(data_cfg: DataConfig, train_cfg: TrainConfig, model: str, hparams: Mapping[str, Any]) -> str:
     """Hash of what determines a reference run (not the cache location, not the package version)."""
     return content_hash("reference", RUN_SCHEMA_VERSION, model, dict(hparams),
                         _data_dict(data_cfg, hashed=True), train_cfg.model_dump(mode="json"))
 
 
-def train_reference(data_cfg: Any, train_cfg: TrainConfig, out_dir: str | Path, model: str = "light_sernet",
+def train_reference(data_cfg: DataConfig, train_cfg: TrainConfig, out_dir: str | Path, model: str = "light_sernet",
                     hparams: Mapping[str, Any] | None = None, *,
                     progress: Progress | None = None) -> TrainedReference:
     """Train ``model`` (a name from the models registry) and write the run directory.
@@ -394,7 +397,7 @@ def train_reference(data_cfg: Any, train_cfg: TrainConfig, out_dir: str | Path, 
 def _write_run(out: Path, net: Any, result: FitResult, test: Metrics, val: Metrics, record: dict) -> None:
     """Every file atomically; run.json then DONE last."""
     with atomic_path(out / "model.keras") as tmp:
-        net.save(tmp)
+        _uncompiled(net).save(tmp)
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(EpochLog.__dataclass_fields__), lineterminator="\n")
     writer.writeheader()
@@ -406,7 +409,17 @@ def _write_run(out: Path, net: Any, result: FitResult, test: Metrics, val: Metri
     mark_done(out, {"config_hash": record["config_hash"]})
 
 
-def _check_existing(out: Path, key: str, data_cfg: Any, train_cfg: TrainConfig, model: str,
+def _uncompiled(net: Any) -> Any:
+    """A copy without optimizer state or loss: the file holds the network only (a third the size,
+    and nothing custom such as the focal loss to deserialise)."""
+    from .tf_env import keras
+
+    clone = keras().models.clone_model(net)
+    clone.set_weights(net.get_weights())
+    return clone
+
+
+def _check_existing(out: Path, key: str, data_cfg: DataConfig, train_cfg: TrainConfig, model: str,
                     hp: dict) -> bool:
     """True if ``out`` holds the finished run of ``key``; raise if it holds anything else of value."""
     if not out.exists():
@@ -495,30 +508,20 @@ def _read_metrics(path: Path) -> Metrics:
 
 
 def _data_dict(cfg: Any, hashed: bool) -> dict[str, Any]:
-    d = cfg.model_dump(mode="json") if hasattr(cfg, "model_dump") else json.loads(json.dumps(asdict(cfg), default=str))
+    """The data config as JSON; for hashing only what determines the data (no cache / corpus location)."""
     if hashed:
-        d.pop("cache_dir", None)
-    return d
+        return cfg.identity()
+    return cfg.model_dump(mode="json")
 
 
-def _load_data_config(d: Mapping[str, Any], path: Path) -> Any:
+def _load_data_config(d: Any, path: Path) -> Any:
     from .dataset import DataConfig
 
     try:
-        return DataConfig.model_validate(dict(d)) if hasattr(DataConfig, "model_validate") else DataConfig(**d)
+        return DataConfig.model_validate(d)
     except ValidationError as e:
         key, msg = validation_message(e)
-        raise RunError(msg, path=path, key=f"data.{key}") from None
-    except (TypeError, ValueError) as e:
-        raise RunError(str(e), path=path, key="data") from None
-
-
-def _with_cache_dir(cfg: Any, cache_dir: str | Path) -> Any:
-    if hasattr(cfg, "model_copy"):
-        return cfg.model_copy(update={"cache_dir": cache_dir})
-    from dataclasses import replace
-
-    return replace(cfg, cache_dir=cache_dir)
+        raise RunError(msg, path=path, key=f"data.{key}" if key else "data") from None
 
 
 def _flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
