@@ -1,0 +1,114 @@
+"""Budget checks: values, limits, margins and reasons for flash, RAM, latency and dtype."""
+
+from __future__ import annotations
+
+import pytest
+
+from sercompress.fit import Budget
+from sercompress.profile.hardware import HardwareProfile
+from sercompress.profile.latency import LatencyEstimate
+from sercompress.profile.types import LayerProfile, StaticProfile
+
+KIB = 1024
+
+
+def hw(**over) -> HardwareProfile:
+    d = {
+        "schema_version": 1, "name": "dev", "description": "d", "core": "c", "clock_hz": 10**8,
+        "flash_bytes": 100 * KIB, "ram_bytes": 50 * KIB, "runtime_flash_bytes": 20 * KIB,
+        "runtime_ram_bytes": 10 * KIB, "runtime": "tflm", "kernels": "k",
+        "weight_dtypes": ["int8"], "activation_dtypes": ["int8"], "latency_budget_ms": 100.0,
+        "latency": {"float_supported": False, "layer_overhead_cycles": 0, "int8": {
+            "conv_macs_per_cycle": 1, "depthwise_macs_per_cycle": 1,
+            "fully_connected_macs_per_cycle": 1, "elementwise_cycles_per_element": 1,
+            "pooling_cycles_per_element": 1}},
+        "sources": dict.fromkeys(("clock_hz", "flash_bytes", "ram_bytes", "runtime_footprint",
+                                  "latency", "latency_budget_ms"), "test"),
+    }
+    d.update(over)
+    return HardwareProfile.from_dict(d)
+
+
+def static(file_bytes=60 * KIB, constant=55 * KIB, peak=30 * KIB, fmt="tflite",
+           dtypes=("int8",), extra=None) -> StaticProfile:
+    conv = LayerProfile(0, "Conv2D", "CONV_2D", "c", dtypes[0], dtypes[0], (), (), 0, 0, 10, 10,
+                        1, 1, 1)
+    return StaticProfile(path=f"m.{fmt}", format=fmt, file_bytes=file_bytes, gzip_bytes=1,
+                         layers=(conv,), params=0, nonzero_params=0, macs=10, effective_macs=10,
+                         weight_bytes_by_dtype={}, constant_bytes=constant, peak_ram_bytes=peak,
+                         input_shapes=(), weight_dtypes=(*dtypes, "int32"),
+                         activation_dtypes=dtypes, extra=extra or {})
+
+
+def lat(ms: float | None, source="estimated") -> LatencyEstimate:
+    return LatencyEstimate("dev", source, ms, None if ms is None else ms * 1e5, "why")
+
+
+def test_everything_fits_with_margins():
+    r = Budget.from_hardware(hw()).is_satisfied_by(static(), lat(40.0))
+    assert r.fits and r.failures == () and r.reasons == ()
+    flash, ram, latency = r.check("flash"), r.check("ram"), r.check("latency")
+    assert (flash.value, flash.limit, flash.margin) == (80 * KIB, 100 * KIB, 20 * KIB)
+    assert (ram.value, ram.limit, ram.margin) == (40 * KIB, 50 * KIB, 10 * KIB)
+    assert (latency.value, latency.limit, latency.margin) == (40.0, 100.0, 60.0)
+    assert flash.unit == "bytes" and latency.unit == "ms"
+    assert "model file 60.0 KiB + runtime 20.0 KiB" in flash.reason and "left" in flash.reason
+    assert r.to_dict()["checks"][0]["name"] == "flash"
+
+
+def test_over_budget_gives_negative_margins_and_reasons():
+    r = Budget.from_hardware(hw()).is_satisfied_by(static(file_bytes=90 * KIB, peak=45 * KIB),
+                                                   lat(250.0))
+    assert not r.fits
+    assert [c.name for c in r.failures] == ["flash", "ram", "latency"]
+    assert r.check("flash").margin == -10 * KIB and r.check("ram").margin == -5 * KIB
+    assert r.check("latency").margin == pytest.approx(-150.0)
+    assert "10.0 KiB over of 100.0 KiB" in r.check("flash").reason
+    assert "over the 100 ms budget by 150 ms" in r.check("latency").reason
+    assert r.reasons[0].startswith("flash: ")
+
+
+def test_exactly_at_the_limit_fits():
+    r = Budget.from_hardware(hw()).is_satisfied_by(static(file_bytes=80 * KIB, peak=40 * KIB),
+                                                   lat(100.0))
+    assert r.fits and r.check("flash").margin == 0 and r.check("latency").margin == 0
+
+
+def test_latency_override_and_onnx_uses_constant_data():
+    r = Budget.from_hardware(hw(), latency_ms=30.0).is_satisfied_by(static(fmt="onnx"), lat(40.0))
+    assert not r.check("latency").ok and r.check("latency").limit == 30.0
+    assert r.check("flash").value == 55 * KIB + 20 * KIB
+    assert "constant data" in r.check("flash").reason
+
+
+def test_unsupported_latency_and_dtype_fail_with_the_reason():
+    r = Budget.from_hardware(hw()).is_satisfied_by(static(dtypes=("float32",)),
+                                                   LatencyEstimate("dev", "unsupported", None, None,
+                                                                   "float compute has no path"))
+    assert not r.fits
+    assert "unsupported: float compute has no path" in r.check("latency").reason
+    dtype = r.check("dtype")
+    assert not dtype.ok and "['float32'] not supported" in dtype.reason
+
+
+def test_ground_truth_replaces_the_plan():
+    tflm = static(extra={"tflm": {"total_bytes": 48 * KIB, "head_bytes": 40 * KIB}})
+    r = Budget.from_hardware(hw()).is_satisfied_by(tflm, lat(1.0))
+    assert r.check("ram").value == 58 * KIB and "TFLM arena (measured)" in r.check("ram").reason
+    assert not r.fits
+    vela_hw = hw(runtime="vela", vela={"accelerator_config": "ethos-u55-128",
+                                       "system_config": "s", "memory_mode": "m"})
+    vela = static(extra={"vela": {"sram_bytes": 5 * KIB, "flash_bytes": 70 * KIB}})
+    r = Budget.from_hardware(vela_hw).is_satisfied_by(vela, lat(1.0, "vela"))
+    assert r.check("ram").value == 15 * KIB and r.check("flash").value == 90 * KIB
+    assert "Vela SRAM" in r.check("ram").reason
+    # Vela figures are only used for a Vela device.
+    r = Budget.from_hardware(hw()).is_satisfied_by(vela, lat(1.0))
+    assert r.check("flash").value == 80 * KIB
+
+
+def test_default_budget_has_no_limits():
+    r = Budget().is_satisfied_by(static(file_bytes=10**9, peak=10**9), lat(10**6))
+    assert r.fits and all(c.margin is None for c in r.checks)
+    assert not Budget(latency_ms=5.0).is_satisfied_by(static(), None).fits
+    assert Budget().is_satisfied_by(static(), None).check("latency").ok
