@@ -21,6 +21,8 @@ CANONICAL_OPS: frozenset[str] = frozenset({
     "Conv2D", "DepthwiseConv2D", "FullyConnected", "AveragePool2D", "MaxPool2D", "Mean",
     "Add", "Sub", "Mul", "Concatenation", "Reshape", "Softmax", "Relu", "Relu6", "Logistic",
     "Tanh", "Pad", "Quantize", "Dequantize", "Transpose", "Squeeze", "BatchNorm", "Unknown",
+    # shape arithmetic a dynamic-batch Reshape brings along (no arithmetic on activations)
+    "Shape", "StridedSlice", "Pack", "Gather", "Cast",
 })
 
 

@@ -34,7 +34,7 @@ CANONICAL: dict[str, str] = {
     "Dropout": "Reshape", "Squeeze": "Squeeze", "Transpose": "Transpose",
     "Softmax": "Softmax", "Relu": "Relu", "Sigmoid": "Logistic", "Tanh": "Tanh", "Pad": "Pad",
     "BatchNormalization": "BatchNorm", "QuantizeLinear": "Quantize",
-    "DequantizeLinear": "Dequantize",
+    "DequantizeLinear": "Dequantize", "Shape": "Shape", "Gather": "Gather", "Cast": "Cast",
 }
 
 #: Where the weights of a quantized operator are (the rest are scales / zero points).
@@ -123,7 +123,9 @@ class _Builder:
         self.ids: dict[str, int] = {}
         self.info: dict[str, tuple[tuple[int, ...], str]] = {}
         for v in (*self.graph.input, *self.graph.value_info, *self.graph.output):
-            self.info[v.name] = (_shape(v), _dtype(v.type.tensor_type.elem_type))
+            shape = _shape(v)
+            if shape is not None:
+                self.info[v.name] = (shape, _dtype(v.type.tensor_type.elem_type))
         self.constants: dict[str, Tensor] = {}
         for init in self.graph.initializer:
             self.constants[init.name] = self._constant(init.name, numpy_helper.to_array(init))
@@ -249,7 +251,10 @@ def _attr(node: Any, name: str, default: Any = None) -> Any:
     return default
 
 
-def _shape(value: Any) -> tuple[int, ...]:
+def _shape(value: Any) -> tuple[int, ...] | None:
+    """Static dims (-1 where symbolic); None when the shape is not known at all."""
+    if not value.type.tensor_type.HasField("shape"):
+        return None
     dims = value.type.tensor_type.shape.dim
     return tuple(int(d.dim_value) if d.HasField("dim_value") else -1 for d in dims)
 

@@ -30,6 +30,8 @@ from .types import LayerProfile, StaticProfile
 
 _WEIGHTED = frozenset({"Conv2D", "DepthwiseConv2D", "FullyConnected"})
 _POOLS = frozenset({"AveragePool2D", "MaxPool2D"})
+#: Ops computing int32 shapes for a dynamic-batch reshape: not part of the data path's dtypes.
+SHAPE_OPS = frozenset({"Shape", "StridedSlice", "Pack", "Gather", "Cast"})
 
 
 def profile_graph(graph: Graph, file_data: bytes) -> StaticProfile:
@@ -39,8 +41,8 @@ def profile_graph(graph: Graph, file_data: bytes) -> StaticProfile:
         for w in layer.weights:
             weight_bytes[w.dtype] += w.nbytes
     weight_dtypes = sorted({w.dtype for layer in graph.layers for w in layer.weights})
-    act_dtypes = sorted({t.dtype for layer in graph.layers
-                         for t in (*layer.inputs, *layer.outputs)})
+    act_dtypes = sorted({t.dtype for layer in graph.layers if layer.op not in SHAPE_OPS
+                         for t in layer.outputs} | {t.dtype for t in graph.inputs})
     return StaticProfile(
         path=str(graph.path),
         format=graph.format,

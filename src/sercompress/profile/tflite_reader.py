@@ -40,6 +40,8 @@ CANONICAL: dict[str, str] = {
     "RELU": "Relu", "RELU6": "Relu6", "LOGISTIC": "Logistic", "TANH": "Tanh",
     "PAD": "Pad", "PADV2": "Pad", "QUANTIZE": "Quantize", "DEQUANTIZE": "Dequantize",
     "TRANSPOSE": "Transpose", "SQUEEZE": "Squeeze", "EXPAND_DIMS": "Reshape",
+    "SHAPE": "Shape", "STRIDED_SLICE": "StridedSlice", "PACK": "Pack", "GATHER": "Gather",
+    "CAST": "Cast",
 }
 
 #: Ops whose integer constant inputs are weights (the int32 bias).

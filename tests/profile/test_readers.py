@@ -1,0 +1,231 @@
+"""TFLite and ONNX readers: the neutral graph, weights as arrays, bad files rejected."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from sercompress.errors import ProfileError
+from sercompress.profile import MAX_ARTIFACT_BYTES, profile_artifact, read_graph
+
+SMALL_SHAPE = (1, 8, 6, 3)
+
+
+def _ops(graph) -> list[str]:
+    return [layer.op for layer in graph.layers]
+
+
+def _weighted(graph, op: str):
+    return [layer for layer in graph.layers if layer.op == op]
+
+
+def test_tflite_float_graph_has_the_layers_and_weights(small_model):
+    g = read_graph(small_model.tflite)
+    assert g.format == "tflite"
+    for op in ("DepthwiseConv2D", "Conv2D", "Add", "Concatenation", "Reshape", "FullyConnected",
+               "Softmax"):
+        assert op in _ops(g), _ops(g)
+    (dw,) = _weighted(g, "DepthwiseConv2D")
+    assert dw.weights[0].shape == (1, 3, 3, 6) and dw.weights[0].dtype == "float32"
+    assert isinstance(dw.weights[0].data, np.ndarray)
+    assert dw.attrs["kernel"] == (3, 3) and dw.attrs["depth_multiplier"] == 2
+    assert [t.shape for t in g.inputs] == [SMALL_SHAPE]
+    assert g.file_bytes == small_model.tflite.stat().st_size
+
+
+def test_int8_weights_stay_int8_with_scale_and_zero_point(small_model):
+    g = read_graph(small_model.int8)
+    (conv,) = _weighted(g, "Conv2D")
+    kernel, bias = conv.weights
+    assert kernel.data.dtype == np.int8 and kernel.dtype == "int8"
+    assert bias.dtype == "int32"
+    assert len(kernel.scale) == kernel.shape[0] == 6  # per output channel
+    assert kernel.zero_point == (0,) * 6
+    assert all(t.dtype == "int8" for layer in g.layers for t in layer.outputs
+               if layer.op not in ("Shape", "StridedSlice", "Pack"))  # int32 shape arithmetic
+    assert "Unknown" not in _ops(g)
+
+
+def test_float16_weights_behind_dequantize_are_folded(small_model):
+    g16, g32 = read_graph(small_model.float16), read_graph(small_model.tflite)
+    assert "Dequantize" not in _ops(g16)
+    (conv,) = _weighted(g16, "Conv2D")
+    assert conv.weights[0].dtype == "float16" and conv.attrs["dequantized_weights"]
+    assert _ops(g16) == _ops(g32)
+    assert profile_artifact(small_model.float16).params == profile_artifact(small_model.tflite).params
+
+
+def test_dynamic_range_file_has_int8_weights_and_float_activations(small_model):
+    p = profile_artifact(small_model.dynamic)
+    (fc,) = [layer for layer in p.layers if layer.op == "FullyConnected"]
+    assert fc.dtype == "int8" and fc.activation_dtype == "float32"
+    assert "int8" in p.weight_dtypes and p.activation_dtypes == ("float32",)
+
+
+def test_onnx_graph_needs_input_shape_for_dynamic_batch(small_model):
+    with pytest.raises(ProfileError, match="--input-shape") as err:
+        read_graph(small_model.onnx)
+    assert str(small_model.onnx) in str(err.value)
+    g = read_graph(small_model.onnx, input_shape=SMALL_SHAPE)
+    assert g.format == "onnx"
+    (dw,) = _weighted(g, "DepthwiseConv2D")  # Conv with group == input channels
+    assert dw.raw_op == "Conv" and dw.weights[0].shape == (6, 1, 3, 3)
+    for op in ("Conv2D", "Add", "Concatenation", "Reshape", "FullyConnected", "Softmax"):
+        assert op in _ops(g), _ops(g)
+
+
+def test_onnx_input_shape_of_wrong_rank_is_rejected(small_model):
+    with pytest.raises(ProfileError, match="rank"):
+        read_graph(small_model.onnx, input_shape=(1, 8, 6))
+
+
+def test_unknown_tflite_op_is_reported_not_zeroed(unknown_op_tflite):
+    p = profile_artifact(unknown_op_tflite)
+    unknown = [layer for layer in p.layers if not layer.known]
+    assert [(u.op, u.raw_op) for u in unknown] == [("Unknown", "EXP")]
+    assert p.unknown_ops == ("EXP",)
+    assert unknown[0].output_elements == 4  # shapes still read
+
+
+def _onnx_model(nodes, inputs, outputs, initializers=()):
+    import onnx
+    from onnx import helper
+
+    graph = helper.make_graph(nodes, "g", inputs, outputs, initializer=list(initializers))
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def test_unknown_onnx_op_is_reported(tmp_path):
+    import onnx
+    from onnx import TensorProto, helper
+
+    m = _onnx_model([helper.make_node("Erf", ["x"], ["y"])],
+                    [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+                    [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])])
+    onnx.save(m, tmp_path / "erf.onnx")
+    p = profile_artifact(tmp_path / "erf.onnx")
+    assert p.unknown_ops == ("Erf",) and not p.layers[0].known
+
+
+def test_onnx_qdq_int8_weights_are_folded_into_the_conv(tmp_path):
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    w = np.arange(-36, 36, dtype=np.int8).reshape(8, 1, 3, 3)
+    w[0] = 0
+    inits = [numpy_helper.from_array(w, "w_q"),
+             numpy_helper.from_array(np.full(8, 0.05, np.float32), "w_scale"),
+             numpy_helper.from_array(np.zeros(8, np.int8), "w_zp")]
+    nodes = [helper.make_node("DequantizeLinear", ["w_q", "w_scale", "w_zp"], ["w"], axis=0),
+             helper.make_node("Conv", ["x", "w"], ["y"], pads=[1, 1, 1, 1])]
+    m = _onnx_model(nodes, [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 5, 4])],
+                    [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 8, 5, 4])], inits)
+    onnx.save(m, tmp_path / "qdq.onnx")
+    p = profile_artifact(tmp_path / "qdq.onnx")
+    (conv,) = p.layers
+    assert conv.op == "Conv2D" and conv.dtype == "int8"
+    assert conv.params == 72 and conv.nonzero_params == 72 - 9 - 1  # channel 0 and the 0 of arange
+    assert conv.macs == 8 * 5 * 4 * 9
+    assert p.weight_bytes_by_dtype == {"int8": 72}
+
+
+# --------------------------------------------------------------------------- bad input
+
+def test_text_file_is_rejected(tmp_path):
+    f = tmp_path / "notes.tflite"
+    f.write_text("this is not a model at all, just some text\n" * 3)
+    with pytest.raises(ProfileError, match="neither a TFLite") as err:
+        read_graph(f)
+    assert str(f) in str(err.value)
+
+
+def test_tiny_and_missing_files_are_rejected(tmp_path):
+    (tmp_path / "empty.onnx").write_bytes(b"")
+    with pytest.raises(ProfileError, match="only 0 bytes"):
+        read_graph(tmp_path / "empty.onnx")
+    with pytest.raises(ProfileError, match="no such file"):
+        read_graph(tmp_path / "missing.tflite")
+
+
+def test_truncated_tflite_is_rejected(small_model, tmp_path):
+    data = small_model.tflite.read_bytes()
+    f = tmp_path / "truncated.tflite"
+    f.write_bytes(data[: len(data) // 3])
+    with pytest.raises(ProfileError, match="corrupt or truncated|past the end") as err:
+        read_graph(f)
+    assert "truncated.tflite" in str(err.value)
+
+
+def test_corrupted_tflite_root_is_rejected(small_model, tmp_path):
+    data = bytearray(small_model.tflite.read_bytes())
+    data[0:4] = b"\xff\xff\xff\x7f"  # root table offset far past the end
+    f = tmp_path / "corrupt.tflite"
+    f.write_bytes(bytes(data))
+    with pytest.raises(ProfileError, match="corrupt"):
+        read_graph(f)
+
+
+def test_truncated_onnx_is_rejected(small_model, tmp_path):
+    data = small_model.onnx.read_bytes()
+    f = tmp_path / "truncated.onnx"
+    f.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ProfileError):
+        read_graph(f, input_shape=SMALL_SHAPE)
+
+
+def test_onnx_op_without_inferable_shape_is_rejected(tmp_path):
+    import onnx
+    from onnx import TensorProto, helper
+
+    m = _onnx_model([helper.make_node("Mystery", ["x"], ["y"], domain="acme")],
+                    [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+                    [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    m.opset_import.append(onnx.helper.make_opsetid("acme", 1))
+    onnx.save(m, tmp_path / "custom.onnx")
+    with pytest.raises(ProfileError, match="shape"):
+        profile_artifact(tmp_path / "custom.onnx")
+
+
+def test_file_over_the_size_bound_is_rejected(small_model, monkeypatch):
+    import sercompress.profile as profile
+
+    assert MAX_ARTIFACT_BYTES == 512 * 1024 * 1024
+    monkeypatch.setattr(profile, "MAX_ARTIFACT_BYTES", 1000)
+    with pytest.raises(ProfileError, match="larger than"):
+        profile.read_graph(small_model.tflite)
+
+
+# --------------------------------------------------------------------------- no TensorFlow
+
+_NO_TF = """
+import json, sys, time
+from sercompress.profile import profile_artifact
+t = time.perf_counter()
+p = profile_artifact(sys.argv[1], input_shape=json.loads(sys.argv[2]))
+print(json.dumps({"tf": "tensorflow" in sys.modules, "keras": "tf_keras" in sys.modules,
+                  "s": time.perf_counter() - t, "macs": p.macs}))
+"""
+
+
+@pytest.mark.parametrize("kind", ["tflite", "onnx"])
+def test_profiling_never_imports_tensorflow(light_sernet_1s, kind):
+    path = getattr(light_sernet_1s, kind)
+    shape = list(read_graph(light_sernet_1s.tflite).inputs[0].shape) if kind == "onnx" else None
+    out = subprocess.run([sys.executable, "-c", _NO_TF, str(path), json.dumps(shape)],
+                         capture_output=True, text=True, check=True)
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["tf"] is False and result["keras"] is False
+    assert result["macs"] > 0
+
+
+def test_profile_cli_never_imports_tensorflow(light_sernet_1s):
+    code = ("import sys; from sercompress.cli import main; "
+            "rc = main(['profile', sys.argv[1], '--json']); "
+            "print('TF' if 'tensorflow' in sys.modules else 'NO_TF', rc)")
+    out = subprocess.run([sys.executable, "-c", code, str(light_sernet_1s.tflite)],
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "NO_TF 0"
