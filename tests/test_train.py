@@ -168,3 +168,179 @@ def test_fit_refuses_an_empty_validation_split():
     data.val = SimpleNamespace(x=data.val.x[:0], y=data.val.y[:0])
     with pytest.raises(DataError):
         fit(object(), data, epochs=1, learning_rate=0.01, progress=QUIET)
+
+
+# --------------------------------------------------------------------------- reference run directory
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """Light-SERNet on a tiny synthetic corpus, 1 s clips, 2 epochs."""
+    from sercompress.dataset import DataConfig
+    from sercompress.train import train_reference
+
+    root = tmp_path_factory.mktemp("ref")
+    data_cfg = DataConfig(duration_s=1.0, synthetic_speakers=4, synthetic_per_emotion=3, val_speakers=1,
+                          cache_dir=str(root / "cache"))
+    train_cfg = TrainConfig(epochs=2, learning_rate=1e-3)
+    ref = train_reference(data_cfg, train_cfg, root / "run", progress=QUIET)
+    return SimpleNamespace(ref=ref, data_cfg=data_cfg, train_cfg=train_cfg, dir=root / "run", root=root)
+
+
+def _copy_run(run, tmp_path):
+    import shutil
+
+    dst = tmp_path / "copy"
+    shutil.copytree(run.dir, dst)
+    return dst
+
+
+@pytest.mark.slow
+def test_reference_run_directory_is_complete(tiny_run):
+    import csv
+    import json
+
+    from sercompress.train import RUN_FILES
+
+    d = tiny_run.dir
+    assert sorted(p.name for p in d.iterdir() if not p.name.startswith(".")) == sorted(RUN_FILES)
+    rec = json.loads((d / "run.json").read_text())
+    for key in ("schema_version", "kind", "model", "hparams", "data", "train", "classes", "input_shape", "params",
+                "macs", "weights_sha256", "data_fingerprint", "package_version"):
+        assert key in rec, key
+    assert rec["kind"] == "reference" and rec["model"] == "light_sernet"
+    assert rec["input_shape"] == [59, 40, 1] and rec["params"] == 462_468
+    assert rec["train"]["epochs"] == 2 and rec["data"]["duration_s"] == 1.0
+    rows = list(csv.DictReader((d / "history.csv").open()))
+    assert [int(r["epoch"]) for r in rows] == [1, 2]
+    metrics = json.loads((d / "metrics.json").read_text())
+    ref = tiny_run.ref
+    data = ref.data()
+    assert metrics["split"] == "test" and metrics["n"] == len(data.test.y)
+    assert ref.metrics.n == len(data.test.y) and ref.classes == data.classes
+    assert data.fingerprint == rec["data_fingerprint"]
+    assert 1 <= rec["best_epoch"] <= 2
+    # DONE is the last file written
+    assert all((d / "DONE").stat().st_mtime_ns >= (d / f).stat().st_mtime_ns for f in RUN_FILES)
+
+
+@pytest.mark.slow
+def test_rerun_with_the_same_config_does_not_train(tiny_run, monkeypatch):
+    import sercompress.dataset
+    from sercompress.train import train_reference
+
+    def no_data(*_a, **_k):
+        raise AssertionError("prepared data: it is training again")
+
+    monkeypatch.setattr(sercompress.dataset, "prepare", no_data)
+    before = (tiny_run.dir / "model.keras").stat().st_mtime_ns
+    again = train_reference(tiny_run.data_cfg, tiny_run.train_cfg, tiny_run.dir, progress=QUIET)
+    assert (tiny_run.dir / "model.keras").stat().st_mtime_ns == before
+    assert again.weights_sha256 == tiny_run.ref.weights_sha256
+
+
+@pytest.mark.slow
+def test_a_different_config_is_refused_not_overwritten(tiny_run):
+    from sercompress.errors import RunError
+    from sercompress.train import train_reference
+
+    before = (tiny_run.dir / "run.json").read_bytes()
+    with pytest.raises(RunError, match="train.epochs"):
+        train_reference(tiny_run.data_cfg, TrainConfig(epochs=3, learning_rate=1e-3), tiny_run.dir, progress=QUIET)
+    assert (tiny_run.dir / "run.json").read_bytes() == before
+
+
+def test_a_foreign_directory_is_refused(tmp_path):
+    from sercompress.dataset import DataConfig
+    from sercompress.errors import RunError
+    from sercompress.train import train_reference
+
+    (tmp_path / "thesis.tex").write_text("precious")
+    with pytest.raises(RunError, match="not a reference run directory"):
+        train_reference(DataConfig(cache_dir=str(tmp_path / "c")), TrainConfig(), tmp_path, progress=QUIET)
+    assert (tmp_path / "thesis.tex").read_text() == "precious"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("damage, message", [
+    ("DONE", "no DONE marker"),
+    ("model.keras", "model.keras is missing"),
+    ("metrics.json", "metrics.json is missing"),
+    ("run.json", "run.json is missing"),
+])
+def test_load_reference_names_the_missing_file(tiny_run, tmp_path, damage, message):
+    from sercompress.errors import RunError
+    from sercompress.train import load_reference
+
+    d = _copy_run(tiny_run, tmp_path)
+    (d / damage).unlink()
+    with pytest.raises(RunError, match=message) as e:
+        load_reference(d)
+    assert str(d) in str(e.value)
+
+
+@pytest.mark.slow
+def test_load_reference_rejects_bad_records_and_swapped_weights(tiny_run, tmp_path):
+    import json
+
+    from sercompress.errors import RunError
+    from sercompress.train import load_reference
+
+    d = _copy_run(tiny_run, tmp_path)
+    rec = json.loads((d / "run.json").read_text())
+    (d / "run.json").write_text("{not json")
+    with pytest.raises(RunError, match="not valid JSON"):
+        load_reference(d)
+    (d / "run.json").write_text(json.dumps({**rec, "schema_version": 99}))
+    with pytest.raises(RunError, match="schema_version"):
+        load_reference(d)
+    (d / "run.json").write_text(json.dumps({**rec, "weights_sha256": "0" * 64}))
+    with pytest.raises(RunError, match="weights_sha256"):
+        load_reference(d)
+    (d / "run.json").write_text(json.dumps(rec))
+    (d / "model.keras").write_bytes(b"PK\x03\x04 not a model")
+    with pytest.raises(RunError, match="cannot load the model"):
+        load_reference(d)
+    with pytest.raises(RunError, match="not found"):
+        load_reference(tmp_path / "nowhere")
+
+
+@pytest.mark.slow
+def test_fresh_model_returns_independent_copies_of_the_reference(tiny_run):
+    ref = tiny_run.ref
+    a, b = ref.fresh_model(), ref.fresh_model()
+    assert a is not b
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_array_equal(wa, wb)
+    a.set_weights([np.zeros_like(w) for w in a.get_weights()])
+    c = ref.fresh_model()
+    from sercompress.train import weights_sha256
+
+    assert weights_sha256(b) == weights_sha256(c) == ref.weights_sha256 != weights_sha256(a)
+    x = ref.data().test.x[:4]
+    np.testing.assert_allclose(b.predict(x, verbose=0), c.predict(x, verbose=0), rtol=1e-6)
+
+
+@pytest.mark.slow
+def test_train_cli_resumes_and_prints_json(tiny_run, capsys):
+    import json
+
+    from sercompress.cli import main
+
+    cfg = tiny_run.data_cfg
+    argv = ["train", "--out", str(tiny_run.dir), "--duration", "1", "--synthetic-speakers", "4",
+            "--synthetic-per-emotion", "3", "--val-speakers", "1", "--epochs", "2", "--learning-rate", "1e-3",
+            "--cache-dir", cfg.cache_dir, "--json"]
+    assert main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["ua"] == tiny_run.ref.metrics.ua and out["n"] == tiny_run.ref.metrics.n
+    assert out["run_dir"] == str(tiny_run.dir)
+    assert main([*argv[:-1], "--loss", "focal"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "train.loss" in err
+
+
+def test_train_cli_rejects_bad_numbers(tmp_path, capsys):
+    from sercompress.cli import main
+
+    assert main(["train", "--out", str(tmp_path / "r"), "--epochs", "0"]) == 2
+    assert "--epochs" in capsys.readouterr().err
