@@ -139,3 +139,9 @@ def unknown_op_tflite(artifact_dir) -> Path:
     x = k.Input(shape=(8,))
     y = k.layers.Lambda(lambda t: tf().math.exp(t), name="exp")(k.layers.Dense(4)(x))
     return _write(artifact_dir / "unknown_op.tflite", to_tflite(k.Model(x, y)))
+
+
+@pytest.fixture(scope="session")
+def small_expected() -> dict:
+    """The hand-computed figures of ``small_model`` (tests cannot import conftest)."""
+    return {"macs": SMALL_MACS, "params": SMALL_PARAMS, "zeroed_rows": SMALL_ZEROED_KERNEL_ROWS}
