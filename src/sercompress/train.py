@@ -46,7 +46,8 @@ RUN_SCHEMA_VERSION = 1
 RUN_FILES = ("run.json", "model.keras", "history.csv", "metrics.json", "DONE")
 #: A Light-SERNet .keras file is ~2 MB; refuse to deserialise anything absurd.
 MAX_MODEL_BYTES = 256 * 1024 * 1024
-#: Sized for a 2-core CPU: ~600 training clips of 3 s at ~200 clips/s is ~4 s an epoch.
+#: Sized for a 2-core CPU: the default synthetic fold has 528 training clips of 3 s; at
+#: ~200 clips/s (bench/train_throughput.py, idle machine) an epoch is a few seconds.
 DEFAULT_EPOCHS = 30
 _EPS = 1e-7
 
@@ -58,9 +59,9 @@ class LRDecay(FrozenModel):
     """lr(epoch) = lr0 * exp(-exponent * floor((epoch - start_epoch) / every_epochs)), epoch >= start.
 
     ``epoch`` is Keras' 0-based index: epochs 0..69 train at lr0, 70..89 at
-    lr0 * exp(-0.15), and so on. (The official code tests ``epoch % 20 == 0``
-    after 50, i.e. first decays at 60; we follow the issue's "every 20 epochs
-    after epoch 50" as a closed form, which is also resume-safe.)
+    lr0 * exp(-0.15), and so on ("every 20 epochs after epoch 50"). A closed
+    form of the epoch rather than a running product of the previous rate, so
+    the rate of any epoch is known without replaying the ones before it.
     """
 
     start_epoch: int = Field(50, ge=0)
@@ -97,7 +98,7 @@ def sparse_focal_loss(gamma: float = 2.0):
 
     -(1 - p_t)^gamma * log(p_t): confident correct predictions contribute
     little, so training focuses on hard clips. gamma = 0 is cross-entropy.
-    No alpha term (the paper uses none).
+    No alpha (per-class weight) term.
     """
     from .tf_env import tf
 
