@@ -155,7 +155,7 @@ def test_measured_device_measures_never_estimates():
 # ------------------------------------------------------------------ fitting
 
 
-def _synthetic(i: int) -> StaticProfile:
+def _synthetic(i: int, fc_macs: int = 20_000) -> StaticProfile:
     """Nets of different widths and lengths whose term totals are not collinear."""
     w, t = 1 + i % 3, 1 + i // 3
     return static([
@@ -165,7 +165,7 @@ def _synthetic(i: int) -> StaticProfile:
         layer(3, "Add", inp=600 * w * t, out=300 * w * t * (1 + i % 2)),
         *[layer(4 + k, "Reshape", inp=1, out=1) for k in range(i % 4)],
         layer(9, "Mean", inp=300 * w * t, out=w),
-        layer(10, "FullyConnected", macs=40 * w * (1 + i % 5), inp=w, out=4),
+        layer(10, "FullyConnected", macs=fc_macs * w * (1 + i % 5), inp=w, out=4),
     ])
 
 
@@ -184,6 +184,17 @@ def test_fit_recovers_known_coefficients():
     held_out = _synthetic(11)
     assert predict_ms(held_out, c, report.layer_overhead_cycles, CLOCK) == pytest.approx(
         estimate(held_out, hw).ms, rel=1e-4)
+
+
+def test_fit_folds_a_tiny_mac_class_into_conv():
+    """A 40-MAC classifier cannot be identified: it is costed at the conv rate, not fitted."""
+    hw = device()
+    nets = [_synthetic(i, fc_macs=40) for i in range(9)]
+    report = fit_coefficients([(f"n{i}", s, estimate(s, hw).ms) for i, s in enumerate(nets)], CLOCK)
+    c = report.coefficients
+    assert c.fully_connected_macs_per_cycle == c.conv_macs_per_cycle
+    assert c.conv_macs_per_cycle == pytest.approx(0.5, rel=1e-3)
+    assert max(abs(e) for e in report.relative_errors) < 1e-3
 
 
 def test_fit_needs_two_samples_and_design_row_counts_terms():

@@ -305,7 +305,9 @@ def fit_coefficients(samples: Sequence[tuple[str, StaticProfile, float]], clock_
     Unknowns are cycles per MAC of each MAC class, cycles per element, and cycles per
     layer. Terms that are zero in every sample (e.g. depthwise in Light-SERNet) cannot
     be identified; they get the rate of the nearest identified MAC class (conv) and the
-    report says so by carrying the same value. Rows are weighted by 1/measured so the
+    report says so by carrying the same value. So do MAC classes that are under
+    :data:`MINOR_SHARE` of the MACs in every sample (Light-SERNet's 1,280-MAC classifier):
+    left free, such a column soaks up the noise of the whole measurement. Rows are weighted by 1/measured so the
     fit minimises *relative* error, which is what a latency model is judged on.
     """
     import numpy as np
@@ -315,6 +317,7 @@ def fit_coefficients(samples: Sequence[tuple[str, StaticProfile, float]], clock_
         raise ValueError("fitting needs at least two measured models")
     x = np.array([design_row(s) for _, s, _ in samples], dtype=np.float64)
     y_cycles = np.array([ms * clock_hz / 1e3 for _, _, ms in samples], dtype=np.float64)
+    x = _merge_minor_mac_terms(x)
     used = np.flatnonzero(x.any(axis=0))
     w = 1.0 / y_cycles
     scale = x[:, used].max(axis=0)
@@ -327,6 +330,24 @@ def fit_coefficients(samples: Sequence[tuple[str, StaticProfile, float]], clock_
     return FitReport(dtype, clock_hz, coeffs, cost["layers"], tuple(n for n, _, _ in samples),
                      tuple(ms for _, _, ms in samples),
                      tuple(float(c) * 1e3 / clock_hz for c in predicted))
+
+
+#: A MAC class below this share of every sample's MACs is costed at the conv rate in a fit.
+MINOR_SHARE = 0.01
+
+
+def _merge_minor_mac_terms(x):
+    """Fold depthwise / FC MACs into the conv column where they are too few to identify."""
+    x = x.copy()
+    conv = FIT_TERMS.index("conv")
+    macs = x[:, [FIT_TERMS.index(t) for t in _MAC_FIELD]].sum(axis=1)
+    for term in ("depthwise", "fully_connected"):
+        j = FIT_TERMS.index(term)
+        share = x[:, j] / (macs + (macs == 0))
+        if share.max() < MINOR_SHARE:
+            x[:, conv] += x[:, j]
+            x[:, j] = 0.0
+    return x
 
 
 def _coefficients_from_costs(cost: Mapping[str, float]) -> DtypeCoefficients:
@@ -351,3 +372,27 @@ def predict_ms(static: StaticProfile, coeffs: DtypeCoefficients, overhead: float
     """Model latency of a profile with explicit coefficients (e.g. freshly fitted ones)."""
     cycles = sum(layer_cycles(layer, coeffs, overhead)[0] for layer in static.layers)
     return 1e3 * cycles / clock_hz
+
+
+def fit_host_coefficients(artifacts: Sequence[str], clock_hz: float, *, threads: int | None = 1,
+                          runs: int = 50, dtype: str = "int8",
+                          statistic: Literal["min_ms", "median_ms"] = "min_ms") -> FitReport:
+    """Measure ``artifacts`` on this machine and fit the per-layer model to them.
+
+    This is how the ``host`` profile's coefficients are obtained (``bench/profiler.py``),
+    and, predicting an artifact left out of the fit, how far the per-layer model is from
+    a measurement. No TensorFlow: artifacts are built by the caller.
+
+    The fit uses each artifact's fastest run by default: a cost model describes the
+    uncontended machine, and on a shared VM the median also carries other tenants' load
+    (compare against ``median_ms`` to see how much).
+    """
+    from . import profile_artifact
+    from .host import measure
+
+    samples = []
+    for path in artifacts:
+        static = profile_artifact(path)
+        result = measure(path, threads=threads, runs=runs)
+        samples.append((str(path), static, float(getattr(result, statistic))))
+    return fit_coefficients(samples, clock_hz, dtype)
