@@ -32,6 +32,20 @@ SMALL_PARAMS = (3 * 3 * 3 * 2 + 6) + (3 * 6 + 6) + (576 * 5 + 5)
 SMALL_ZEROED_KERNEL_ROWS = 288              # dense kernel rows set to exactly zero
 
 
+#: Fixtures that convert Keras models (seconds each): tests using them are marked slow.
+CONVERTING_FIXTURES = frozenset({"light_sernet_int8", "light_sernet_1s", "small_model",
+                                 "unknown_op_tflite"})
+
+
+def pytest_collection_modifyitems(config, items):
+    here = Path(__file__).parent
+    for item in items:
+        if here not in Path(item.fspath).parents:
+            continue  # the hook sees the whole session; mark only this directory's tests
+        if CONVERTING_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 @dataclass(frozen=True)
 class Artifacts:
     tflite: Path | None = None
