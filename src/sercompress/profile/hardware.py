@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, model_validator
 
@@ -31,6 +31,7 @@ SCHEMA_VERSION = 1
 
 Runtime = Literal["tflm", "litert", "onnxruntime", "vela"]
 DType = Literal["int8", "int16", "float16", "float32"]
+DTYPES: tuple[str, ...] = get_args(DType)
 FLOAT_DTYPES: frozenset[str] = frozenset({"float16", "float32"})
 
 #: Directory of the profiles shipped with the source tree (``<repo>/hw_profiles``).
@@ -74,7 +75,7 @@ class LatencyModel(FrozenModel):
     def for_dtype(self, dtype: str) -> DtypeCoefficients | None:
         if dtype in FLOAT_DTYPES and not self.float_supported:
             return None
-        return getattr(self, dtype, None) if dtype in DType.__args__ else None  # type: ignore[attr-defined]
+        return getattr(self, dtype) if dtype in DTYPES else None
 
 
 class VelaOptions(FrozenModel):
