@@ -35,6 +35,11 @@ def test_train_config_validates():
         LRDecay(every_epochs=0)
 
 
+def test_train_config_round_trips_through_its_dict_form():
+    cfg = TrainConfig(epochs=7, loss="focal", decay=LRDecay(start_epoch=3), select_on="val_loss")
+    assert TrainConfig.model_validate(cfg.model_dump(mode="json")) == cfg
+
+
 # --------------------------------------------------------------------------- losses
 
 def _probs(n=16, k=4, seed=0):
@@ -247,6 +252,29 @@ def test_a_different_config_is_refused_not_overwritten(tiny_run):
     with pytest.raises(RunError, match="train.epochs"):
         train_reference(tiny_run.data_cfg, TrainConfig(epochs=3, learning_rate=1e-3), tiny_run.dir, progress=QUIET)
     assert (tiny_run.dir / "run.json").read_bytes() == before
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("leftover", [("history.csv",), ("model.keras", "run.json")])
+def test_an_interrupted_run_of_the_same_config_is_trained_again(tiny_run, tmp_path, monkeypatch, leftover):
+    import shutil
+
+    import sercompress.dataset
+    from sercompress.train import train_reference
+
+    class Retraining(Exception):
+        pass
+
+    def sentinel(*_a, **_k):
+        raise Retraining
+
+    d = tmp_path / "partial"
+    d.mkdir()
+    for name in leftover:  # what a run killed before DONE leaves behind
+        shutil.copy(tiny_run.dir / name, d / name)
+    monkeypatch.setattr(sercompress.dataset, "prepare", sentinel)
+    with pytest.raises(Retraining):
+        train_reference(tiny_run.data_cfg, tiny_run.train_cfg, d, progress=QUIET)
 
 
 def test_a_foreign_directory_is_refused(tmp_path):
