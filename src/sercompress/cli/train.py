@@ -54,8 +54,8 @@ def run(args: argparse.Namespace) -> int:
                           progress=Progress(quiet=args.quiet or args.json))
     m = ref.metrics
     if args.json:
-        print_json({"run_dir": str(ref.run_dir), "model": ref.record["model"], "best_epoch": ref.record.get("best_epoch"),
-                    "split": "test", **m.to_dict()})
+        print_json({"run_dir": str(ref.run_dir), "model": ref.record["model"],
+                    "best_epoch": ref.record.get("best_epoch"), "split": "test", **m.to_dict()})
         return 0
     print(f"run       {ref.run_dir} ({ref.record['model']}, {ref.record['params']:,} params, "
           f"best epoch {ref.record.get('best_epoch')})")
