@@ -91,7 +91,8 @@ def test_cli_json_with_ground_truth_and_hardware(light_sernet_int8, tmp_path, ca
     assert by_name["ethos-u55-128"]["latency"]["ms"] == pytest.approx(
         out["extra"]["vela"]["inference_ms"])
     # 412 KB of activations cannot fit the nRF52840's 256 KB of RAM
-    assert by_name["nrf52840"]["fits_ram"] is False
+    nrf = {c["name"]: c for c in by_name["nrf52840"]["fit"]["checks"]}
+    assert by_name["nrf52840"]["fit"]["fits"] is False and nrf["ram"]["ok"] is False
 
 
 def test_cli_table_and_bad_file(light_sernet_int8, tmp_path, capsys):

@@ -26,6 +26,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tflm", action="store_true", help="measure the TFLite Micro arena (int8 .tflite)")
     p.add_argument("--vela", action="store_true", help="compile with Arm Vela (int8 .tflite)")
     p.add_argument("--accelerator", default=None, help="Vela accelerator (default ethos-u55-128)")
+    p.add_argument("--system-config", default=None,
+                   help="Vela system config from Arm/vela.ini (default Ethos_U55_High_End_Embedded)")
+    p.add_argument("--memory-mode", default=None, help="Vela memory mode (default Shared_Sram)")
     p.add_argument("--cache-dir", type=Path, default=None,
                    help="cache for Vela results (default $SERCOMPRESS_CACHE_DIR or .cache)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -48,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
     cache_dir = args.cache_dir or default_cache_dir()
     profile = profile_artifact(args.file, input_shape=args.input_shape)
     profile = with_ground_truth(profile, tflm=args.tflm, vela=args.vela,
-                                accelerator=args.accelerator, cache_dir=cache_dir)
+                                accelerator=args.accelerator, system_config=args.system_config,
+                                memory_mode=args.memory_mode, cache_dir=cache_dir)
     devices = [_device(profile, name, cache_dir) for name in args.hw]
     if args.json:
         out = profile.to_dict()
@@ -63,32 +67,23 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _device(profile: Any, name: str, cache_dir: Path) -> dict[str, Any]:
-    """Latency (C2's model) and flash / RAM fit of ``profile`` on one hardware profile."""
-    from ..profile import with_ground_truth
+    """Latency estimate and fit (``fit.Budget``) of ``profile`` on one hardware profile."""
+    import dataclasses
+
+    from ..fit import Budget
     from ..profile.hardware import get_hw_profile
-    from ..profile.latency import estimate
+    from ..profile.latency import estimate, with_device_ground_truth
 
     hw = get_hw_profile(name)
     vela = profile.extra.get("vela")
-    if hw.runtime == "vela" and hw.vela is not None and profile.format == "tflite":
-        vela = with_ground_truth(profile, vela=True, accelerator=hw.vela.accelerator_config,
-                                 system_config=hw.vela.system_config,
-                                 memory_mode=hw.vela.memory_mode,
-                                 cache_dir=cache_dir).extra["vela"]
-    latency = estimate(profile, hw, vela=vela)
-    flash_need = profile.constant_bytes
-    ram_need = profile.peak_ram_bytes
-    return {
-        "hardware": hw.name,
-        "latency": latency.to_dict(),
-        "latency_budget_ms": hw.latency_budget_ms,
-        "flash_need_bytes": flash_need,
-        "flash_available_bytes": hw.model_flash_bytes,
-        "ram_need_bytes": ram_need,
-        "ram_available_bytes": hw.model_ram_bytes,
-        "fits_flash": flash_need <= hw.model_flash_bytes,
-        "fits_ram": ram_need <= hw.model_ram_bytes,
-    }
+    if vela and (hw.vela is None or vela.get("accelerator") != hw.vela.accelerator_config):
+        # a --vela result for another accelerator says nothing about this device
+        profile = dataclasses.replace(profile, extra={k: v for k, v in profile.extra.items()
+                                                      if k != "vela"})
+    static = with_device_ground_truth(profile, hw, cache_dir=str(cache_dir))
+    latency = estimate(static, hw)
+    fit = Budget.from_hardware(hw).is_satisfied_by(static, latency)
+    return {"hardware": hw.name, "latency": latency.to_dict(), "fit": fit.to_dict()}
 
 
 def _print_table(profile: Any) -> None:
@@ -130,7 +125,7 @@ def _print_totals(p: Any) -> None:
                      f"{v['inference_ms']:.3f} ms ({v['cycles']:,} cycles at "
                      f"{v['clock_hz'] / 1e6:g} MHz)"),
             ("Vela memory", f"SRAM {v['sram_bytes']:,} B, flash {v['flash_bytes']:,} B, "
-                            f"MACs {v['macs']:,}"),
+                            f"DRAM {v.get('dram_bytes', 0):,} B, MACs {v['macs']:,}"),
             ("Vela CPU ops", f"{v['cpu_op_count']} of {v['cpu_op_count'] + v['npu_op_count']}: "
                              f"{fallback}"),
         ]
@@ -140,15 +135,8 @@ def _print_totals(p: Any) -> None:
 
 
 def _print_device(d: dict[str, Any]) -> None:
-    lat = d["latency"]
-    if lat["ms"] is None:
-        line = f"unsupported: {lat['reason']}"
-    else:
-        verdict = "within" if lat["ms"] <= d["latency_budget_ms"] else "OVER"
-        line = f"{lat['ms']:.3f} ms ({lat['source']}; {verdict} the {d['latency_budget_ms']:g} ms budget)"
-    print(f"\n[{d['hardware']}]")
-    print(f"  latency  {line}")
-    for what in ("flash", "ram"):
-        need, have = d[f"{what}_need_bytes"], d[f"{what}_available_bytes"]
-        ok = "fits" if need <= have else "DOES NOT FIT"
-        print(f"  {what:<8} {need:,} of {have:,} bytes available: {ok}")
+    lat, fit = d["latency"], d["fit"]
+    figure = "no figure" if lat["ms"] is None else f"{lat['ms']:.4g} ms ({lat['source']})"
+    print(f"\n[{d['hardware']}] {figure}: {'FITS' if fit['fits'] else 'DOES NOT FIT'}")
+    for c in fit["checks"]:
+        print(f"  {'ok  ' if c['ok'] else 'FAIL'} {c['name']:<8} {c['reason']}")

@@ -34,7 +34,7 @@ DEFAULT_SYSTEM_CONFIG = "Ethos_U55_High_End_Embedded"
 DEFAULT_MEMORY_MODE = "Shared_Sram"
 DEFAULT_CONFIG = "Arm/vela.ini"
 #: Bump when parsing changes so stale cache entries are not reused.
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 TIMEOUT_S = 600
 
 _WARNING = re.compile(r"^Warning \(supported operators\) operator: (\w+), ofm: '(.*)'")
@@ -56,6 +56,7 @@ class VelaResult:
     cpu_op_count: int
     npu_op_count: int
     cpu_fallback_ops: tuple[str, ...]  # "OP_TYPE 'output tensor'" of ops left to the CPU
+    dram_bytes: int = 0            # off-chip DRAM (weights live there in Dedicated_Sram mode)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -150,4 +151,5 @@ def _result(row: dict[str, str], log: str, accelerator: str, memory_mode: str) -
         cpu_op_count=counts["CPU"],
         npu_op_count=counts["NPU"],
         cpu_fallback_ops=tuple(fallbacks),
+        dram_bytes=round(float(row.get("dram_memory_used") or 0.0) * kib),
     )
