@@ -376,7 +376,8 @@ def predict_ms(static: StaticProfile, coeffs: DtypeCoefficients, overhead: float
 
 def fit_host_coefficients(artifacts: Sequence[str], clock_hz: float, *, threads: int | None = 1,
                           runs: int = 50, dtype: str = "int8",
-                          statistic: Literal["min_ms", "median_ms"] = "min_ms") -> FitReport:
+                          statistic: Literal["min_ms", "median_ms"] = "min_ms",
+                          rounds: int = 3) -> FitReport:
     """Measure ``artifacts`` on this machine and fit the per-layer model to them.
 
     This is how the ``host`` profile's coefficients are obtained (``bench/profiler.py``),
@@ -385,14 +386,17 @@ def fit_host_coefficients(artifacts: Sequence[str], clock_hz: float, *, threads:
 
     The fit uses each artifact's fastest run by default: a cost model describes the
     uncontended machine, and on a shared VM the median also carries other tenants' load
-    (compare against ``median_ms`` to see how much).
+    (compare against ``median_ms`` to see how much). The artifacts are measured in
+    ``rounds`` interleaved passes and the best pass kept per artifact, so a burst of load
+    during one artifact's runs does not skew the fit towards it.
     """
     from . import profile_artifact
     from .host import measure
 
-    samples = []
-    for path in artifacts:
-        static = profile_artifact(path)
-        result = measure(path, threads=threads, runs=runs)
-        samples.append((str(path), static, float(getattr(result, statistic))))
+    best: dict[str, float] = {}
+    for _ in range(max(rounds, 1)):
+        for path in artifacts:
+            ms = float(getattr(measure(path, threads=threads, runs=runs), statistic))
+            best[str(path)] = min(ms, best.get(str(path), ms))
+    samples = [(str(p), profile_artifact(p), best[str(p)]) for p in artifacts]
     return fit_coefficients(samples, clock_hz, dtype)
