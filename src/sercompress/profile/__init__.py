@@ -42,14 +42,7 @@ def read_graph(path: str | Path, input_shape: Sequence[int] | None = None) -> Gr
     that is not a readable model.
     """
     path = Path(path)
-    data = _read_bytes(path)
-    from .tflite_reader import has_tflite_identifier, parse_tflite
-
-    if has_tflite_identifier(data[:8]):
-        return parse_tflite(path, data)
-    from .onnx_reader import parse_onnx
-
-    return parse_onnx(path, data, input_shape=input_shape)
+    return _parse(path, _read_bytes(path), input_shape)
 
 
 def profile_artifact(path: str | Path, input_shape: Sequence[int] | None = None) -> StaticProfile:
@@ -57,7 +50,18 @@ def profile_artifact(path: str | Path, input_shape: Sequence[int] | None = None)
     from .static import profile_graph
 
     path = Path(path)
-    return profile_graph(read_graph(path, input_shape=input_shape), _read_bytes(path))
+    data = _read_bytes(path)
+    return profile_graph(_parse(path, data, input_shape), data)
+
+
+def _parse(path: Path, data: bytes, input_shape: Sequence[int] | None) -> Graph:
+    from .tflite_reader import has_tflite_identifier, parse_tflite
+
+    if has_tflite_identifier(data[:8]):
+        return parse_tflite(path, data)
+    from .onnx_reader import parse_onnx
+
+    return parse_onnx(path, data, input_shape=input_shape)
 
 
 def with_ground_truth(profile: StaticProfile, *, tflm: bool = False, vela: bool = False,

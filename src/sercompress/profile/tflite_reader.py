@@ -86,47 +86,50 @@ def _parse(path: Path, data: bytes) -> Graph:
                for i in range(subgraph.TensorsLength())]
     ops = [subgraph.Operators(i) for i in range(subgraph.OperatorsLength())]
     folded = _constant_dequantize_outputs(ops, op_names, tensors)
-    folded_ids = {t.id for t in folded.values()}
 
     layers: list[Layer] = []
     for op in ops:
         raw = op_names[op.OpcodeIndex()]
-        in_ids = [int(i) for i in _as_list(op.InputsAsNumpy())]
         out_ids = [int(i) for i in _as_list(op.OutputsAsNumpy())]
         if raw == "DEQUANTIZE" and out_ids and out_ids[0] in folded:
             continue
-        canonical = CANONICAL.get(raw, "Unknown")
-        inputs, weights, shape_consts = [], [], []
-        for tid in in_ids:
-            if tid < 0:
-                continue  # optional input left out (e.g. no bias)
-            t = folded.get(tid, tensors[tid])
-            if not t.is_constant:
-                inputs.append(t)
-            elif t.dtype in ("int32", "int64") and canonical not in _WEIGHTED_OPS:
-                shape_consts.append(t)
-            else:
-                weights.append(t)
-        attrs = _options(op, raw)
-        attrs.update({f"const_{i}": tuple(int(v) for v in t.data.ravel()[:16])
-                      for i, t in enumerate(shape_consts)})
-        if any(w.id in folded_ids for w in weights):
-            attrs["dequantized_weights"] = True
-        if canonical in ("Conv2D", "DepthwiseConv2D") and weights:
-            kernel_shape = weights[0].shape  # OHWI, depthwise 1HW(C*M)
-            attrs["kernel"] = (int(kernel_shape[1]), int(kernel_shape[2]))
-            attrs["in_channels_per_group"] = 1 if canonical == "DepthwiseConv2D" else int(kernel_shape[3])
-        layers.append(Layer(
-            index=len(layers), op=canonical, raw_op=raw, inputs=tuple(inputs),
-            weights=tuple(weights), outputs=tuple(tensors[i] for i in out_ids if i >= 0),
-            attrs=attrs, name=tensors[out_ids[0]].name if out_ids else raw,
-        ))
+        layers.append(_layer(op, raw, len(layers), tensors, folded))
     return Graph(
         path=path, format="tflite", layers=tuple(layers),
         inputs=tuple(tensors[int(i)] for i in _as_list(subgraph.InputsAsNumpy())),
         outputs=tuple(tensors[int(i)] for i in _as_list(subgraph.OutputsAsNumpy())),
         file_bytes=len(data),
     )
+
+
+def _layer(op: Any, raw: str, index: int, tensors: list[Tensor], folded: dict[int, Tensor]) -> Layer:
+    """One operator: activations, weights (constants; folded float16 ones too) and attributes."""
+    canonical = CANONICAL.get(raw, "Unknown")
+    out_ids = [int(i) for i in _as_list(op.OutputsAsNumpy()) if i >= 0]
+    inputs, weights, shape_consts = [], [], []
+    for tid in (int(i) for i in _as_list(op.InputsAsNumpy())):
+        if tid < 0:
+            continue  # optional input left out (e.g. no bias)
+        t = folded.get(tid, tensors[tid])
+        if not t.is_constant:
+            inputs.append(t)
+        elif t.dtype in ("int32", "int64") and canonical not in _WEIGHTED_OPS:
+            shape_consts.append(t)  # a target shape, axes, paddings: an attribute
+        else:
+            weights.append(t)
+    attrs = _options(op, raw)
+    attrs.update({f"const_{i}": tuple(int(v) for v in t.data.ravel()[:16])
+                  for i, t in enumerate(shape_consts)})
+    folded_ids = {t.id for t in folded.values()}
+    if any(w.id in folded_ids for w in weights):
+        attrs["dequantized_weights"] = True
+    if canonical in ("Conv2D", "DepthwiseConv2D") and weights:
+        kernel_shape = weights[0].shape  # OHWI; depthwise 1HW(C*M)
+        attrs["kernel"] = (int(kernel_shape[1]), int(kernel_shape[2]))
+        attrs["in_channels_per_group"] = 1 if canonical == "DepthwiseConv2D" else int(kernel_shape[3])
+    return Layer(index=index, op=canonical, raw_op=raw, inputs=tuple(inputs),
+                 weights=tuple(weights), outputs=tuple(tensors[i] for i in out_ids),
+                 attrs=attrs, name=tensors[out_ids[0]].name if out_ids else raw)
 
 
 def _operator_code_names(model: Any) -> list[str]:
