@@ -92,7 +92,6 @@ def test_unknown_tflite_op_is_reported_not_zeroed(unknown_op_tflite):
 
 
 def _onnx_model(nodes, inputs, outputs, initializers=()):
-    import onnx
     from onnx import helper
 
     graph = helper.make_graph(nodes, "g", inputs, outputs, initializer=list(initializers))
