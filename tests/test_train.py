@@ -277,6 +277,31 @@ def test_an_interrupted_run_of_the_same_config_is_trained_again(tiny_run, tmp_pa
         train_reference(tiny_run.data_cfg, tiny_run.train_cfg, d, progress=QUIET)
 
 
+@pytest.mark.slow
+def test_train_reference_is_model_agnostic(tiny_run, tmp_path, monkeypatch):
+    import json
+
+    from sercompress.models import MODEL_BUILDERS
+    from sercompress.tf_env import keras
+    from sercompress.train import load_reference, train_reference
+
+    def tiny(input_shape, n_classes, width=2):
+        k = keras()
+        inp = k.Input(input_shape)
+        x = k.layers.Conv2D(width, 3, name="conv")(inp)
+        x = k.layers.GlobalAveragePooling2D()(x)
+        return k.Model(inp, k.layers.Dense(n_classes, activation="softmax")(x))
+
+    monkeypatch.setitem(MODEL_BUILDERS, "tiny_test", tiny)
+    ref = train_reference(tiny_run.data_cfg, TrainConfig(epochs=1), tmp_path / "r", model="tiny_test",
+                          hparams={"width": 3}, progress=QUIET)
+    rec = json.loads((tmp_path / "r" / "run.json").read_text())
+    assert rec["model"] == "tiny_test" and rec["hparams"] == {"width": 3}
+    assert rec["params"] == (3 * 3 * 1 * 3 + 3) + (3 * 4 + 4)
+    assert load_reference(tmp_path / "r").fresh_model().get_layer("conv").filters == 3
+    assert ref.classes == tiny_run.ref.classes
+
+
 def test_a_foreign_directory_is_refused(tmp_path):
     from sercompress.dataset import DataConfig
     from sercompress.errors import RunError
