@@ -12,28 +12,13 @@ from typing import Literal
 
 from pydantic import Field
 
+from .dataset import DataConfig
 from .errors import ConfigError
 from .tomlconfig import FrozenModel, load_toml_model
+from .train import TrainConfig
 
 SCHEMA_VERSION = 1
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
-
-
-class DataSection(FrozenModel):
-    dataset: str = "synthetic"
-    data_dir: str | None = None
-    input_type: Literal["mfcc", "spectrogram", "mel_spectrogram"] = "mfcc"
-    duration_s: float = Field(3.0, gt=0, le=60)
-    fold: int = Field(0, ge=0)
-    #: synthetic corpus only: utterances per (speaker, emotion); None = generator default
-    synthetic_per_class: int | None = Field(None, ge=2, le=500)
-
-
-class TrainSection(FrozenModel):
-    epochs: int = Field(30, ge=1, le=1000)
-    batch_size: int = Field(32, ge=1, le=1024)
-    learning_rate: float = Field(1e-4, gt=0, lt=1)
-    loss: Literal["cross_entropy", "focal"] = "cross_entropy"
 
 
 class CompressSection(FrozenModel):
@@ -63,9 +48,10 @@ class RunConfig(FrozenModel):
     schema_version: Literal[1] = 1
     name: str
     description: str = ""
+    #: seeds data splitting and training (overrides data.seed and train.seed)
     seed: int = 0
-    data: DataSection = DataSection()
-    train: TrainSection = TrainSection()
+    data: DataConfig = DataConfig()
+    train: TrainConfig = TrainConfig()
     compress: CompressSection = CompressSection()
     baselines: BaselineSection = BaselineSection()
     profiles: ProfileSection = ProfileSection()
@@ -79,4 +65,24 @@ def load_run_config(name_or_path: str | Path) -> RunConfig:
         if not path.is_file():
             known = sorted(p.stem for p in CONFIG_DIR.glob("*.toml"))
             raise ConfigError(f"unknown run config '{name_or_path}'; known: {known} or a path to a .toml file")
-    return load_toml_model(path, RunConfig)
+    cfg = load_toml_model(path, RunConfig)
+    return cfg.model_copy(update={
+        "data": cfg.data.model_copy(update={"seed": cfg.seed}),
+        "train": cfg.train.model_copy(update={"seed": cfg.seed}),
+    })
+
+
+def resolve_names(requested: tuple[str, ...], directory: Path, what: str) -> list[Path]:
+    """Names (``directory/<name>.toml``) or paths; ``("all",)`` = every file, sorted."""
+    if tuple(requested) == ("all",):
+        return sorted(directory.glob("*.toml"))
+    paths = []
+    for item in requested:
+        path = Path(item)
+        if path.suffix != ".toml":
+            path = directory / f"{item}.toml"
+        if not path.is_file():
+            known = sorted(p.stem for p in directory.glob("*.toml"))
+            raise ConfigError(f"unknown {what} '{item}'; known: {known}")
+        paths.append(path)
+    return paths
