@@ -82,7 +82,8 @@ def _parse(path: Path, data: bytes) -> Graph:
         raise ProfileError("TFLite file has no subgraph", path=path)
     subgraph = model.Subgraphs(0)
     op_names = _operator_code_names(model)
-    tensors = [_read_tensor(path, model, subgraph.Tensors(i), i, data)
+    shared: dict[tuple[int, str, tuple[int, ...]], np.ndarray] = {}
+    tensors = [_read_tensor(path, model, subgraph.Tensors(i), i, data, shared)
                for i in range(subgraph.TensorsLength())]
     ops = [subgraph.Operators(i) for i in range(subgraph.OperatorsLength())]
     folded = _constant_dequantize_outputs(ops, op_names, tensors)
@@ -149,7 +150,9 @@ def _operator_code_names(model: Any) -> list[str]:
     return names
 
 
-def _read_tensor(path: Path, model: Any, t: Any, index: int, data: bytes) -> Tensor:
+def _read_tensor(path: Path, model: Any, t: Any, index: int, data: bytes,
+                 shared: dict[tuple[int, str, tuple[int, ...]], np.ndarray]) -> Tensor:
+    """One tensor; tensors on the same buffer share one array (the file stores it once)."""
     name = t.Name().decode(errors="replace") if t.Name() else f"tensor_{index}"
     ttype = int(t.Type())
     if ttype in _TYPE_UNSUPPORTED:
@@ -161,14 +164,18 @@ def _read_tensor(path: Path, model: Any, t: Any, index: int, data: bytes) -> Ten
     shape = tuple(int(d) for d in _as_list(t.ShapeAsNumpy()))
     if any(d < 0 for d in shape):
         raise ProfileError(f"tensor '{name}' has a dynamic shape {shape}", path=path)
-    content = _buffer_bytes(model, int(t.Buffer()), data)
-    array = None
+    if t.Sparsity() is not None:
+        raise ProfileError(f"tensor '{name}' is sparse-encoded (TFLite EXPERIMENTAL_SPARSITY), "
+                           "which the profiler does not decode", path=path)
+    key = (int(t.Buffer()), dtype, shape)
+    content = None if key in shared else _buffer_bytes(model, key[0], data)
+    array = shared.get(key)
     if content is not None and len(content) > 0:
         array = np.frombuffer(content, dtype=dtype)
         if array.size != _prod(shape):
             raise ProfileError(f"tensor '{name}' holds {array.size} values for shape {shape}",
                                path=path)
-        array = array.reshape(shape)
+        array = shared[key] = array.reshape(shape)
     scale: tuple[float, ...] = ()
     zero_point: tuple[int, ...] = ()
     quantized_dimension = 0
