@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from .profile.hardware import HardwareProfile
-from .profile.latency import LatencyEstimate, unsupported_reasons
+from .profile.latency import LatencyEstimate, compute_dtypes, unsupported_reasons
 from .profile.types import StaticProfile
 
 
@@ -137,8 +137,8 @@ class Budget:
         if reasons:
             return Check("dtype", False, None, None, None, "", "; ".join(reasons))
         return Check("dtype", True, None, None, None, "",
-                     f"weights {_compute(static.weight_dtypes)}, activations "
-                     f"{_compute(static.activation_dtypes)} supported")
+                     f"weights {_compute(static.weight_dtypes)}, compute "
+                     f"{sorted(compute_dtypes(static))} supported")
 
 
 def _compute(dtypes: tuple[str, ...]) -> list[str]:

@@ -101,6 +101,16 @@ def test_unsupported_gets_no_number(net, kwargs, words):
     assert words in est.reason
 
 
+def test_float_io_conversions_keep_an_integer_model_integer():
+    """PTQ int8 with float input/output: Quantize / Dequantize run on the CPU anywhere."""
+    net = [layer(0, "Quantize", inp=100, out=100, dtype="int8", act="int8"),
+           *NET, layer(9, "Dequantize", inp=10, out=10, dtype="float32", act="float32")]
+    est = estimate(static(net, act_dtypes=("float32", "int8")), device())
+    assert est.source == "estimated"
+    assert est.cycles == pytest.approx(EXPECTED_CYCLES + 100 * 3.0 + 10 * 3.0 + 2 * 100)
+    assert {x.dtype for x in est.layers} == {"int8"}
+
+
 def test_hybrid_layers_need_hybrid_kernels():
     latency = {"float_supported": True, "layer_overhead_cycles": 0, "int8": COEFFS,
                "float32": COEFFS}

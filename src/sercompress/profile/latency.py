@@ -95,6 +95,16 @@ def compute_dtype(layer: LayerProfile) -> str:
     return _DTYPE_ALIASES.get(dt, dt)
 
 
+#: Boundary conversions (float model input -> int8, int8 output -> float). Every runtime runs
+#: them on the CPU, so they do not make an integer model a float one.
+CONVERSION_OPS = frozenset({"Quantize", "Dequantize"})
+
+
+def compute_dtypes(static: StaticProfile) -> set[str]:
+    """Dtypes the device must compute in: those of every layer but the I/O conversions."""
+    return {compute_dtype(x) for x in static.layers if x.op not in CONVERSION_OPS}
+
+
 def is_hybrid(layer: LayerProfile) -> bool:
     """int8/int16 weights with float activations (dynamic-range quantization)."""
     return (op_class(layer.op) in _MAC_FIELD and layer.dtype in ("int8", "int16", "uint8")
@@ -108,11 +118,11 @@ def unsupported_reasons(static: StaticProfile, hw: HardwareProfile) -> list[str]
     if weights:
         reasons.append(f"weight dtype(s) {sorted(weights)} not supported by {hw.name} "
                        f"(supports {list(hw.weight_dtypes)})")
-    acts = _dtypes(static.activation_dtypes) - set(hw.activation_dtypes)
+    acts = _dtypes(sorted(compute_dtypes(static))) - set(hw.activation_dtypes)
     if acts:
         reasons.append(f"activation dtype(s) {sorted(acts)} not supported by {hw.name} "
                        f"(supports {list(hw.activation_dtypes)})")
-    floats = {compute_dtype(layer) for layer in static.layers} & FLOAT_DTYPES
+    floats = compute_dtypes(static) & FLOAT_DTYPES
     if floats and not hw.latency.float_supported:
         reasons.append(f"float compute ({sorted(floats)}) has no path on {hw.core}")
     hybrid = [layer.name or layer.op for layer in static.layers if is_hybrid(layer)]
@@ -172,8 +182,11 @@ def model_estimate(static: StaticProfile, hw: HardwareProfile, *,
                    use_effective_macs: bool = False) -> LatencyEstimate:
     """The per-layer arithmetic alone, whatever the profile's usual source."""
     layers: list[LayerLatency] = []
+    integer = sorted(compute_dtypes(static) - FLOAT_DTYPES)
     for layer in static.layers:
         dtype = compute_dtype(layer)
+        if layer.op in CONVERSION_OPS and hw.latency.for_dtype(dtype) is None and integer:
+            dtype = integer[0]  # a float<->int conversion costed like the integer elementwise op
         coeffs = hw.latency.for_dtype(dtype)
         if coeffs is None:
             return _unsupported(hw, f"no [latency.{dtype}] coefficients for {layer.op} "
