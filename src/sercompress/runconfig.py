@@ -38,7 +38,7 @@ class BaselineSection(FrozenModel):
 class ProfileSection(FrozenModel):
     #: hardware profile names; ["all"] = every file in hw_profiles/
     hardware: tuple[str, ...] = ("all",)
-    host_runs: int = Field(50, ge=10, le=10000)
+    host_runs: int = Field(50, ge=50, le=10000)
     host_warmup: int = Field(10, ge=1, le=1000)
     #: run the real TFLite Micro interpreter on int8 files for the arena size
     tflm: bool = True
