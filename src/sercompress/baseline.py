@@ -93,18 +93,3 @@ def list_baselines(directory: str | Path = BASELINE_DIR) -> list[BaselineSpec]:
         raise ConfigError("baseline directory not found", path=directory)
     return [load_baseline(p) for p in sorted(directory.glob("*.toml"))]
 
-
-def resolve_baselines(names: tuple[str, ...] | list[str], directory: str | Path = BASELINE_DIR) -> list[BaselineSpec]:
-    """Run-config selection: ``["all"]`` or names of files in ``directory`` (or paths)."""
-    if list(names) == ["all"]:
-        return list_baselines(directory)
-    specs = []
-    for n in names:
-        p = Path(n)
-        if p.suffix != ".toml":
-            p = Path(directory) / f"{n}.toml"
-        if not p.is_file():
-            known = sorted(q.stem for q in Path(directory).glob("*.toml"))
-            raise ConfigError(f"unknown baseline '{n}' (valid choices: {known})", key="baselines.names")
-        specs.append(load_baseline(p))
-    return specs

@@ -1,0 +1,41 @@
+"""Report stage: the `summary.json` schema, its renderers and the `compare` gate.
+
+``render_report(summary, out_dir)`` writes ``summary.json``, ``variants.csv``,
+``summary.md`` and a self-contained ``index.html`` (every write atomic). No
+TensorFlow is imported here: `sercompress report` and `compare` start fast.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..storage import atomic_write_text
+from .summary import SCHEMA_VERSION, SUMMARY_FILE, Summary, SummaryError
+
+__all__ = ["SCHEMA_VERSION", "Summary", "SummaryError", "ReportFiles", "render_report"]
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    summary_json: Path
+    variants_csv: Path
+    summary_md: Path
+    index_html: Path
+
+
+def render_report(summary: Summary, out_dir: str | Path) -> ReportFiles:
+    """Render every report file from the summary alone (nothing is recomputed)."""
+    from .conclusion import conclusion_text
+    from .html import render_html
+    from .tables import summary_markdown, to_csv
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    conclusion = conclusion_text(summary)
+    files = ReportFiles(out / SUMMARY_FILE, out / "variants.csv", out / "summary.md", out / "index.html")
+    summary.save(files.summary_json)
+    atomic_write_text(files.variants_csv, to_csv(summary))
+    atomic_write_text(files.summary_md, summary_markdown(summary, conclusion))
+    atomic_write_text(files.index_html, render_html(summary, conclusion))
+    return files

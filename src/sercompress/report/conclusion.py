@@ -1,0 +1,81 @@
+"""A few plain sentences, generated from the numbers, that say what the run found.
+
+Every sentence is computed from the summary (never canned), and says so when
+a comparison cannot be made (no float32 reference, no baseline, no device
+fits) rather than inventing one.
+"""
+
+from __future__ import annotations
+
+from .select import (UA_KEEP_POINTS, best_on_smallest_device, largest_baseline,
+                     smallest_keeping_accuracy, ua, unfit_profiles)
+from .summary import Summary
+from .tables import kib, pct
+
+
+def conclusion_sentences(summary: Summary, points: float = UA_KEEP_POINTS) -> list[str]:
+    ref = summary.reference()
+    out: list[str] = []
+    if ref is None or ua(ref) is None:
+        out.append("There is no evaluated float32 reference in this summary, so no variant can be "
+                   "judged against it.")
+    else:
+        out.append(f"The float32 reference `{ref.name}` reaches UA {pct(ua(ref))} % at "
+                   f"{kib(ref.sizes.gzip_bytes)} gzipped.")
+        pick = smallest_keeping_accuracy(summary, points)
+        if pick is None:
+            out.append(f"No compressed variant keeps UA within {points:g} point{'' if points == 1 else 's'} of float32 while "
+                       "fitting any hardware profile.")
+        else:
+            out.append(_pick_sentence(summary, pick.name, points))
+    best = best_on_smallest_device(summary)
+    if best is not None:
+        v, prof = best
+        out.append(f"On the smallest device that anything fits, `{prof.name}`, the most accurate variant "
+                   f"is `{v.name}` (UA {pct(ua(v))} %).")
+    missing = unfit_profiles(summary)
+    if missing:
+        out.append(f"No variant fits {_join(missing)}: "
+                   + "; ".join(_closest_miss(summary, p) for p in missing) + ".")
+    return out
+
+
+def conclusion_text(summary: Summary, points: float = UA_KEEP_POINTS) -> str:
+    return " ".join(conclusion_sentences(summary, points))
+
+
+def _pick_sentence(summary: Summary, name: str, points: float) -> str:
+    ref = summary.reference()
+    v = summary.variant(name)
+    if ref is None or ua(ref) is None or ua(v) is None:
+        return ""
+    ratio = ref.sizes.gzip_bytes / max(v.sizes.gzip_bytes, 1)
+    s = (f"The smallest variant that keeps UA within {points:g} point{'' if points == 1 else 's'} of float32 and fits a device is "
+         f"`{v.name}`: UA {pct(ua(v))} % ({100 * (ua(v) - ua(ref)):+.1f} points), "
+         f"{kib(v.sizes.gzip_bytes)} gzipped, {ratio:.1f}x smaller than float32")
+    base = largest_baseline(summary)
+    if base is not None:
+        s += (f" and {base.sizes.gzip_bytes / max(v.sizes.gzip_bytes, 1):.1f}x smaller than the largest "
+              f"baseline `{base.name}` (UA {pct(ua(base))} %)")
+    s += "."
+    gained = [f.profile for f in v.fits if f.fits and not ((rf := ref.fit_on(f.profile)) and rf.fits)]
+    if gained:
+        s += f" It fits {_join(gained)}, which float32 does not."
+    elif v.fits:
+        s += " It fits no device that float32 does not already fit."
+    return s
+
+
+def _closest_miss(summary: Summary, profile: str) -> str:
+    """Name the variant that misses this profile by the fewest budgets, and why."""
+    misses = [(v, f) for v in summary.variants if (f := v.fit_on(profile)) is not None]
+    if not misses:
+        return f"{profile}: no variant was checked"
+    v, f = min(misses, key=lambda vf: (len(vf[1].failed_budgets or vf[1].reasons), vf[0].sizes.gzip_bytes))
+    why = "; ".join(f.reasons) or ", ".join(f.failed_budgets) or "no reason recorded"
+    return f"on {profile} even `{v.name}` misses ({why})"
+
+
+def _join(items: list[str]) -> str:
+    items = [f"`{i}`" for i in items]
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]

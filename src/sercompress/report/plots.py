@@ -1,0 +1,174 @@
+"""The report's figures, as PNG bytes (matplotlib, Agg backend, no display needed).
+
+Each function returns ``None`` when there is nothing honest to draw (no
+accuracies, no latencies, no per-layer figures) so the HTML can say so in
+words instead of showing an empty axis.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from typing import Any
+
+from .select import pareto_front, ua
+from .summary import HardwareBudget, Summary, VariantEntry
+
+FAMILY_STYLE: dict[str, dict[str, Any]] = {
+    "reference": {"marker": "*", "color": "#d62728", "s": 160, "label": "reference"},
+    "compressed": {"marker": "o", "color": "#1f77b4", "s": 50, "label": "compressed variant"},
+    "baseline": {"marker": "s", "color": "#7f7f7f", "s": 60, "label": "baseline (literature)"},
+}
+DPI = 100
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _png(fig) -> bytes:
+    plt = _pyplot()
+    buf = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buf, format="png", dpi=DPI)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def _scatter_families(ax, variants: Sequence[VariantEntry], x_of, label_points: bool = True) -> None:
+    for fam, style in FAMILY_STYLE.items():
+        pts = [(x_of(v), 100 * ua(v), v.name) for v in variants
+               if v.family == fam and ua(v) is not None and x_of(v) is not None]
+        if not pts:
+            continue
+        ax.scatter([p[0] for p in pts], [p[1] for p in pts], marker=style["marker"], c=style["color"],
+                   s=style["s"], label=style["label"], zorder=3, edgecolors="black", linewidths=0.4)
+        if label_points:
+            for x, y, name in pts:
+                ax.annotate(name, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
+
+
+def pareto_png(summary: Summary) -> bytes | None:
+    """UA vs gzip size (log x), families marked differently, Pareto front as a step line."""
+    variants = [v for v in summary.variants if ua(v) is not None]
+    if not variants:
+        return None
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(8, 5))
+    _scatter_families(ax, variants, lambda v: v.sizes.gzip_bytes / 1024)
+    front = pareto_front(variants)
+    ax.step([v.sizes.gzip_bytes / 1024 for v in front], [100 * ua(v) for v in front], where="post",
+            color="#2ca02c", linestyle="--", label="Pareto front", zorder=2)
+    ax.set_xscale("log")
+    ax.set_xlabel("gzip size (KiB, log scale)")
+    ax.set_ylabel("UA (%)")
+    ax.set_title("Size vs accuracy")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    return _png(fig)
+
+
+def latency_png(summary: Summary, profile: HardwareBudget) -> bytes | None:
+    """UA vs latency on one profile with its budget line; None if no variant has a latency there."""
+    have = [v for v in summary.variants if ua(v) is not None
+            and (f := v.fit_on(profile.name)) is not None and f.latency_ms is not None]
+    if not have:
+        return None
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    _scatter_families(ax, have, lambda v: v.fit_on(profile.name).latency_ms)
+    if profile.latency_ms is not None:
+        ax.axvline(profile.latency_ms, color="#d62728", linestyle=":", label=f"budget {profile.latency_ms:g} ms")
+    sources = sorted({v.fit_on(profile.name).latency_source for v in have})
+    ax.set_xscale("log")
+    ax.set_xlabel(f"latency on {profile.name} (ms, log; source: {', '.join(sources)})")
+    ax.set_ylabel("UA (%)")
+    ax.set_title(f"{profile.name}: accuracy vs latency")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    return _png(fig)
+
+
+def fit_matrix_png(summary: Summary) -> bytes | None:
+    """Heat map variant x profile: green fits, red misses (annotated with the failing budgets)."""
+    profiles = [p.name for p in summary.profiles]
+    if not profiles or not summary.variants:
+        return None
+    import numpy as np
+
+    plt = _pyplot()
+    grid = np.full((len(summary.variants), len(profiles)), np.nan)
+    for i, v in enumerate(summary.variants):
+        for j, p in enumerate(profiles):
+            f = v.fit_on(p)
+            if f is not None:
+                grid[i, j] = 1.0 if f.fits else 0.0
+    from matplotlib.colors import ListedColormap
+
+    fig, ax = plt.subplots(figsize=(max(5.0, 2.0 + 1.8 * len(profiles)), 1.2 + 0.38 * len(summary.variants)))
+    ax.imshow(np.ma.masked_invalid(grid), cmap=ListedColormap(["#f4a6a6", "#a8ddb5"]), vmin=0, vmax=1,
+              aspect="auto")
+    for i, v in enumerate(summary.variants):
+        for j, p in enumerate(profiles):
+            f = v.fit_on(p)
+            text = "-" if f is None else ("fits" if f.fits else ", ".join(f.failed_budgets) or "misses")
+            ax.text(j, i, text, ha="center", va="center", fontsize=7)
+    ax.set_xticks(range(len(profiles)), profiles, rotation=30, ha="right", fontsize=8)
+    ax.set_yticks(range(len(summary.variants)), [v.name for v in summary.variants], fontsize=8)
+    ax.set_title("Fit (green) or the budgets that fail (red)", fontsize=9)
+    return _png(fig)
+
+
+def layers_png(entries: Sequence[VariantEntry]) -> bytes | None:
+    """Per-layer MACs and RAM, one row of two panels per variant that has layer figures."""
+    entries = [e for e in entries if e.layers]
+    if not entries:
+        return None
+    plt = _pyplot()
+    fig, axes = plt.subplots(len(entries), 2, figsize=(11, 3.2 * len(entries)), squeeze=False)
+    for row, e in zip(axes, entries):
+        names = [f"{i}:{layer.op}" for i, layer in enumerate(e.layers)]
+        x = range(len(names))
+        row[0].bar(x, [layer.macs / 1e6 for layer in e.layers], color="#1f77b4")
+        row[0].set_ylabel("MMACs")
+        row[0].set_title(f"{e.name}: MACs per layer")
+        row[1].bar(x, [layer.ram_bytes / 1024 for layer in e.layers], color="#ff7f0e")
+        row[1].set_ylabel("KiB")
+        row[1].set_title(f"{e.name}: activation RAM per layer")
+        for ax in row:
+            step = max(1, len(names) // 30)
+            ax.set_xticks(list(x)[::step], names[::step], rotation=90, fontsize=6)
+            ax.grid(True, axis="y", alpha=0.3)
+    return _png(fig)
+
+
+def confusion_png(entries: Sequence[VariantEntry]) -> bytes | None:
+    """Row-normalised confusion matrices side by side (counts annotated)."""
+    entries = [e for e in entries if e.accuracy is not None and e.accuracy.confusion]
+    if not entries:
+        return None
+    import numpy as np
+
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(entries), figsize=(4.6 * len(entries), 4.2), squeeze=False)
+    for ax, e in zip(axes[0], entries):
+        cm = np.asarray(e.accuracy.confusion, dtype=float)
+        norm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
+        ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
+        classes = list(e.accuracy.classes) or [str(i) for i in range(len(cm))]
+        for i in range(cm.shape[0]):
+            for j in range(cm.shape[1]):
+                ax.text(j, i, f"{int(cm[i, j])}", ha="center", va="center", fontsize=8,
+                        color="white" if norm[i, j] > 0.5 else "black")
+        ax.set_xticks(range(len(classes)), classes, rotation=45, ha="right", fontsize=8)
+        ax.set_yticks(range(len(classes)), classes, fontsize=8)
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("true")
+        ax.set_title(f"{e.name} (UA {100 * e.accuracy.ua:.1f} %)", fontsize=9)
+    return _png(fig)
+

@@ -1,0 +1,74 @@
+"""Which variants matter: the Pareto front, the smallest device, the variant to recommend.
+
+Pure functions over a :class:`Summary`, shared by the plots and the plain-
+language conclusion so that both always talk about the same variant.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from .summary import HardwareBudget, Summary, VariantEntry
+
+#: "Keeps accuracy": UA within this many percentage points of the float32 reference.
+UA_KEEP_POINTS = 1.0
+
+
+def ua(v: VariantEntry) -> float | None:
+    return v.accuracy.ua if v.accuracy is not None else None
+
+
+def pareto_front(variants: Sequence[VariantEntry]) -> list[VariantEntry]:
+    """Variants no other beats on both gzip size (smaller) and UA (higher), sorted by size."""
+    pts = sorted((v for v in variants if ua(v) is not None), key=lambda v: (v.sizes.gzip_bytes, -ua(v)))
+    front: list[VariantEntry] = []
+    best = -math.inf
+    for v in pts:
+        if ua(v) > best:
+            front.append(v)
+            best = ua(v)
+    return front
+
+
+def profiles_by_size(summary: Summary) -> list[HardwareBudget]:
+    """Smallest device first: by flash, then RAM (no limit counts as infinite)."""
+    def key(p: HardwareBudget) -> tuple[float, float, str]:
+        return (p.flash_bytes if p.flash_bytes is not None else math.inf,
+                p.ram_bytes if p.ram_bytes is not None else math.inf, p.name)
+    return sorted(summary.profiles, key=key)
+
+
+def fitting(summary: Summary, profile: str) -> list[VariantEntry]:
+    return [v for v in summary.variants if (f := v.fit_on(profile)) is not None and f.fits]
+
+
+def unfit_profiles(summary: Summary) -> list[str]:
+    """Profiles that no variant (nor baseline) fits."""
+    return [p.name for p in summary.profiles if not fitting(summary, p.name)]
+
+
+def best_on_smallest_device(summary: Summary) -> tuple[VariantEntry, HardwareBudget] | None:
+    """Highest-UA variant on the smallest device that anything fits (ties: smaller file)."""
+    for prof in profiles_by_size(summary):
+        cands = [v for v in fitting(summary, prof.name) if ua(v) is not None]
+        if cands:
+            return max(cands, key=lambda v: (ua(v), -v.sizes.gzip_bytes)), prof
+    return None
+
+
+def smallest_keeping_accuracy(summary: Summary, points: float = UA_KEEP_POINTS) -> VariantEntry | None:
+    """Smallest (gzip) non-baseline variant within ``points`` UA of float32 that fits some device."""
+    ref = summary.reference()
+    if ref is None or ua(ref) is None:
+        return None
+    floor = ua(ref) - points / 100.0
+    cands = [v for v in summary.variants
+             if v.family != "baseline" and ua(v) is not None and ua(v) >= floor - 1e-12
+             and any(f.fits for f in v.fits)]
+    return min(cands, key=lambda v: (v.sizes.gzip_bytes, -ua(v)), default=None)
+
+
+def largest_baseline(summary: Summary) -> VariantEntry | None:
+    return max((v for v in summary.variants if v.family == "baseline"),
+               key=lambda v: v.sizes.gzip_bytes, default=None)

@@ -1,0 +1,183 @@
+"""The report's tables: `variants.csv` for pandas, `summary.md` for a pull request.
+
+The CSV is long-form (one row per variant x hardware profile, every variant
+figure repeated) so ``pandas.read_csv`` followed by a pivot answers any
+question; the markdown is the few tables a reviewer reads.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from .select import unfit_profiles
+from .summary import Summary, VariantEntry
+
+CSV_COLUMNS: tuple[str, ...] = (
+    "variant", "family", "recipe", "format", "dtype", "ua", "wa", "f1",
+    "file_bytes", "gzip_bytes", "params", "nonzero_params", "macs", "peak_ram_bytes",
+    "litert_median_ms", "litert_p90_ms", "onnxruntime_median_ms", "onnxruntime_p90_ms",
+    "sparsity", "max_unique_values",
+    "profile", "fits", "flash_bytes", "ram_bytes", "latency_ms", "latency_source", "reasons",
+)
+
+
+def _host(v: VariantEntry, runtime: str) -> tuple[float | None, float | None]:
+    h = next((h for h in v.host_latency if h.runtime == runtime), None)
+    return (h.median_ms, h.p90_ms) if h else (None, None)
+
+
+def variant_rows(summary: Summary) -> list[dict[str, Any]]:
+    """One dict per (variant, profile); a variant without fit results gets one row with empty profile."""
+    rows = []
+    for v in summary.variants:
+        lite, ort = _host(v, "litert"), _host(v, "onnxruntime")
+        base = {
+            "variant": v.name, "family": v.family, "recipe": v.recipe or "",
+            "format": v.artifact.format, "dtype": v.artifact.dtype,
+            "ua": v.accuracy.ua if v.accuracy else None,
+            "wa": v.accuracy.wa if v.accuracy else None,
+            "f1": v.accuracy.f1 if v.accuracy else None,
+            "file_bytes": v.sizes.file_bytes, "gzip_bytes": v.sizes.gzip_bytes,
+            "params": v.params, "nonzero_params": v.nonzero_params, "macs": v.macs,
+            "peak_ram_bytes": v.peak_ram_bytes,
+            "litert_median_ms": lite[0], "litert_p90_ms": lite[1],
+            "onnxruntime_median_ms": ort[0], "onnxruntime_p90_ms": ort[1],
+            "sparsity": v.verification.sparsity, "max_unique_values": v.verification.max_unique_values,
+        }
+        fits = v.fits or (None,)
+        for f in fits:
+            row = dict(base)
+            row.update({
+                "profile": f.profile if f else "", "fits": f.fits if f else None,
+                "flash_bytes": f.flash_bytes if f else None, "ram_bytes": f.ram_bytes if f else None,
+                "latency_ms": f.latency_ms if f else None,
+                "latency_source": f.latency_source if f else "",
+                "reasons": "; ".join(f.reasons) if f else "",
+            })
+            rows.append(row)
+    return rows
+
+
+def to_csv(summary: Summary) -> str:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(CSV_COLUMNS), lineterminator="\n")
+    w.writeheader()
+    for row in variant_rows(summary):
+        w.writerow({k: ("" if row[k] is None else row[k]) for k in CSV_COLUMNS})
+    return buf.getvalue()
+
+
+# -- formatting -------------------------------------------------------------
+def pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{100 * x:.1f}"
+
+
+def kib(n: int | float | None) -> str:
+    if n is None:
+        return "n/a"
+    return f"{n / 1024:,.1f} KiB" if n < 1024 * 1024 else f"{n / 1024 / 1024:,.2f} MiB"
+
+
+def mega(n: int | None) -> str:
+    return "n/a" if n is None else f"{n / 1e6:,.2f} M"
+
+
+def ms(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:,.2f}"
+
+
+def md_table(header: Sequence[str], rows: Iterable[Sequence[Any]] = ()) -> str:
+    esc = lambda c: str(c).replace("|", "\\|").replace("\n", " ")  # noqa: E731
+    lines = ["| " + " | ".join(map(esc, header)) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(map(esc, r)) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+Grid = tuple[list[str], list[list[str]]]
+
+
+def variants_grid(summary: Summary) -> Grid:
+    header = ["variant", "family", "form", "UA %", "WA %", "F1 %", "gzip", "file", "params (non-zero)",
+              "MACs", "peak RAM", "LiteRT ms (p90)", "ORT ms (p90)"]
+    rows = []
+    for v in summary.variants:
+        lite, ort = _host(v, "litert"), _host(v, "onnxruntime")
+        rows.append([
+            v.name, v.family, f"{v.artifact.format} {v.artifact.dtype}",
+            pct(v.accuracy.ua if v.accuracy else None), pct(v.accuracy.wa if v.accuracy else None),
+            pct(v.accuracy.f1 if v.accuracy else None), kib(v.sizes.gzip_bytes), kib(v.sizes.file_bytes),
+            f"{v.params:,} ({v.nonzero_params:,})", mega(v.macs), kib(v.peak_ram_bytes),
+            f"{ms(lite[0])} ({ms(lite[1])})", f"{ms(ort[0])} ({ms(ort[1])})",
+        ])
+    return header, rows
+
+
+def fit_cell(v: VariantEntry, profile: str) -> str:
+    f = v.fit_on(profile)
+    if f is None:
+        return "-"
+    if f.fits:
+        return "fits"
+    failed = f.failed_budgets or tuple(r.split(":")[0] for r in f.reasons) or ("no",)
+    return "misses: " + ", ".join(failed)
+
+
+def fit_grid(summary: Summary) -> Grid:
+    names = [p.name for p in summary.profiles]
+    return ["variant", *names], [[v.name, *(fit_cell(v, p) for p in names)] for v in summary.variants]
+
+
+def budgets_grid(summary: Summary) -> Grid:
+    return (["profile", "flash", "RAM", "latency budget ms"],
+            [[p.name, kib(p.flash_bytes), kib(p.ram_bytes), ms(p.latency_ms)] for p in summary.profiles])
+
+
+def timings_grid(summary: Summary) -> Grid:
+    return ["stage", "seconds"], [[k, f"{v:,.1f}"] for k, v in summary.run.timings_s.items()]
+
+
+def published_grid(summary: Summary) -> Grid | None:
+    rows = [[v.name, v.published.citation, f"{v.published.metric} {v.published.value:.2f} % ({v.published.corpus})",
+             pct(v.accuracy.ua if v.accuracy else None)]
+            for v in summary.variants if v.published is not None]
+    if not rows:
+        return None
+    return ["baseline", "paper", "published", f"UA % here ({summary.run.dataset})"], rows
+
+
+PUBLISHED_CAVEAT = ("Published figures are on the paper's own corpus and protocol; they are not comparable "
+                    "with this run's dataset, only a pointer to the paper.")
+
+
+def summary_markdown(summary: Summary, conclusion: str) -> str:
+    run = summary.run
+    parts = [
+        f"# sercompress report: {run.config_name}",
+        "",
+        intro_line(summary),
+        "",
+        "## Conclusion", "", conclusion, "",
+        "## Variants", "", md_table(*variants_grid(summary)), "",
+    ]
+    if summary.profiles:
+        parts += ["## Fit per hardware profile", "", md_table(*fit_grid(summary)), ""]
+        missing = unfit_profiles(summary)
+        if missing:
+            parts += [f"No variant fits: {', '.join(missing)}.", ""]
+        parts += ["## Hardware budgets", "", md_table(*budgets_grid(summary)), ""]
+    pub = published_grid(summary)
+    if pub:
+        parts += ["## Baselines: published vs measured here", "", PUBLISHED_CAVEAT, "", md_table(*pub), ""]
+    if run.timings_s:
+        parts += ["## Timings", "", md_table(*timings_grid(summary)), ""]
+    return "\n".join(parts)
+
+
+def intro_line(summary: Summary) -> str:
+    run = summary.run
+    return (f"Dataset {run.dataset}, seed {run.seed}" + (f", fold {run.fold}" if run.fold is not None else "")
+            + f"; {len(summary.variants)} variants on {len(summary.profiles)} hardware profiles. "
+            "Accuracy is measured on the exported artifact (test split); UA = unweighted accuracy.")
