@@ -1,0 +1,227 @@
+"""The CI gate: compare a candidate summary with a committed reference, variant by variant.
+
+A regression is a figure that got worse by more than its tolerance: UA drop
+(percentage points), growth of the gzip size, peak RAM, estimated device
+latency or host latency (percent), a variant that no longer fits a hardware
+profile it used to fit, or a variant that disappeared. Tolerances come from a
+TOML file (`configs/tolerance.toml`) whose defaults are what a reviewer would
+accept without a second look; ``inf`` switches a check off (e.g. host latency
+on a shared CI runner). Improvements never fail the gate.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field
+
+from ..errors import ConfigError
+from ..tomlconfig import FrozenModel, load_toml_model
+from .summary import Summary, VariantEntry
+from .tables import md_table
+
+TOLERANCE_SCHEMA_VERSION = 1
+Status = Literal["ok", "regression", "improved", "added", "removed", "allowed"]
+
+
+class VariantTolerance(FrozenModel):
+    """Per-variant override of any default (unset = the file's default)."""
+
+    ua_drop_points: float | None = Field(None, ge=0)
+    size_growth_pct: float | None = Field(None, ge=0)
+    ram_growth_pct: float | None = Field(None, ge=0)
+    latency_growth_pct: float | None = Field(None, ge=0)
+    host_latency_growth_pct: float | None = Field(None, ge=0)
+    allow_fit_loss: bool | None = None
+
+
+class Tolerance(FrozenModel):
+    schema_version: Literal[1] = TOLERANCE_SCHEMA_VERSION
+    #: largest accepted UA drop, in percentage points (0.70 -> 0.69 is 1 point)
+    ua_drop_points: float = Field(1.0, ge=0)
+    #: largest accepted growth of the gzip size, percent
+    size_growth_pct: float = Field(5.0, ge=0)
+    #: largest accepted growth of the peak activation RAM, percent
+    ram_growth_pct: float = Field(5.0, ge=0)
+    #: largest accepted growth of the per-profile latency (estimated / Vela / measured), percent
+    latency_growth_pct: float = Field(10.0, ge=0)
+    #: largest accepted growth of the host LiteRT median latency, percent (noisy: generous default)
+    host_latency_growth_pct: float = Field(50.0, ge=0)
+    #: accept a variant that stops fitting a hardware profile it used to fit
+    allow_fit_loss: bool = False
+    #: variants allowed to be missing from the candidate (e.g. a recipe deliberately dropped)
+    allow_removed: tuple[str, ...] = ()
+    #: per-variant overrides, ``[variants.<name>]``
+    variants: dict[str, VariantTolerance] = {}
+
+    def for_variant(self, name: str) -> Tolerance:
+        o = self.variants.get(name)
+        if o is None:
+            return self
+        return self.model_copy(update={k: v for k, v in o.model_dump().items() if v is not None})
+
+
+def load_tolerance(path: str | Path | None) -> Tolerance:
+    """The tolerance file, or the defaults when ``path`` is None."""
+    if path is None:
+        return Tolerance()
+    return load_toml_model(path, Tolerance, ConfigError)
+
+
+@dataclass(frozen=True)
+class MetricDiff:
+    variant: str
+    metric: str
+    old: float | str | None
+    new: float | str | None
+    change: str
+    tolerance: str
+    status: Status
+
+    @property
+    def regression(self) -> bool:
+        return self.status in ("regression", "removed")
+
+    @property
+    def changed(self) -> bool:
+        return self.status != "ok" or self.change not in ("+0.0 %", "+0.00 pt", "-0.00 pt", "same", "n/a")
+
+    def message(self) -> str:
+        return (f"{self.variant}: {self.metric} {_fmt(self.old)} -> {_fmt(self.new)} ({self.change}), "
+                f"tolerance {self.tolerance}")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    candidate: str
+    reference: str
+    diffs: tuple[MetricDiff, ...]
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    tolerance: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def regressions(self) -> tuple[MetricDiff, ...]:
+        return tuple(d for d in self.diffs if d.regression)
+
+    @property
+    def ok(self) -> bool:
+        return not self.regressions
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "candidate": self.candidate, "reference": self.reference,
+                "added": list(self.added), "removed": list(self.removed),
+                "regressions": [d.message() for d in self.regressions],
+                "diffs": [asdict(d) for d in self.diffs], "tolerance": self.tolerance}
+
+    def to_markdown(self, only_changes: bool = False) -> str:
+        rows = [[d.variant, d.metric, _fmt(d.old), _fmt(d.new), d.change, d.tolerance,
+                 "**REGRESSION**" if d.regression else d.status]
+                for d in self.diffs if not only_changes or d.changed]
+        head = (f"Candidate `{self.candidate}` against reference `{self.reference}`: "
+                + ("within tolerance." if self.ok else f"{len(self.regressions)} regression(s)."))
+        parts = [head, ""]
+        if rows:
+            parts.append(md_table(["variant", "metric", "reference", "candidate", "change", "tolerance", "status"],
+                                  rows))
+        else:
+            parts.append("No figure changed.")
+        if self.added:
+            parts += ["", "Added variants (not in the reference): " + ", ".join(self.added)]
+        if self.removed:
+            parts += ["", "Removed variants (missing from the candidate): " + ", ".join(self.removed)]
+        if self.regressions:
+            parts += ["", "Regressions:"] + [f"- {d.message()}" for d in self.regressions]
+        return "\n".join(parts) + "\n"
+
+
+def compare_summaries(candidate: Summary, reference: Summary, tol: Tolerance | None = None,
+                      candidate_name: str = "candidate", reference_name: str = "reference") -> Comparison:
+    tol = tol or Tolerance()
+    old = {v.name: v for v in reference.variants}
+    new = {v.name: v for v in candidate.variants}
+    diffs: list[MetricDiff] = []
+    for name, ov in old.items():
+        if name in new:
+            diffs += _compare_variant(ov, new[name], tol.for_variant(name))
+        else:
+            allowed = name in tol.allow_removed
+            diffs.append(MetricDiff(name, "variant", "present", "missing", "removed",
+                                    "allow_removed" if allowed else "must be present",
+                                    "allowed" if allowed else "removed"))
+    added = tuple(n for n in new if n not in old)
+    diffs += [MetricDiff(n, "variant", "missing", "present", "added", "-", "added") for n in added]
+    removed = tuple(n for n in old if n not in new)
+    return Comparison(candidate_name, reference_name, tuple(diffs), added, removed, tol.model_dump())
+
+
+def _compare_variant(o: VariantEntry, n: VariantEntry, tol: Tolerance) -> list[MetricDiff]:
+    out = [_ua(o, n, tol)]
+    out.append(_growth(o.name, "gzip_bytes", o.sizes.gzip_bytes, n.sizes.gzip_bytes, tol.size_growth_pct))
+    out.append(_growth(o.name, "peak_ram_bytes", o.peak_ram_bytes, n.peak_ram_bytes, tol.ram_growth_pct))
+    out.append(_growth(o.name, "host_litert_median_ms", o.host_median_ms("litert"),
+                       n.host_median_ms("litert"), tol.host_latency_growth_pct))
+    for of in o.fits:
+        nf = n.fit_on(of.profile)
+        if nf is None:
+            status: Status = "allowed" if tol.allow_fit_loss else "regression"
+            out.append(MetricDiff(o.name, f"fits:{of.profile}", _yn(of.fits), "not checked", "profile missing",
+                                  _fit_tol(tol), status if of.fits else "ok"))
+            continue
+        lost = of.fits and not nf.fits
+        status = ("allowed" if tol.allow_fit_loss else "regression") if lost else (
+            "improved" if nf.fits and not of.fits else "ok")
+        change = "; ".join(nf.reasons) if lost else ("now fits" if status == "improved" else "same")
+        out.append(MetricDiff(o.name, f"fits:{of.profile}", _yn(of.fits), _yn(nf.fits), change or "stops fitting",
+                              _fit_tol(tol), status))
+        out.append(_growth(o.name, f"latency_ms:{of.profile}", of.latency_ms, nf.latency_ms,
+                           tol.latency_growth_pct))
+    return out
+
+
+def _ua(o: VariantEntry, n: VariantEntry, tol: Tolerance) -> MetricDiff:
+    t = f"drop <= {tol.ua_drop_points:g} pt"
+    if o.accuracy is None:
+        return MetricDiff(o.name, "ua_pct", None, _pct(n.accuracy.ua) if n.accuracy else None, "n/a", t, "ok")
+    if n.accuracy is None:
+        return MetricDiff(o.name, "ua_pct", _pct(o.accuracy.ua), None, "not evaluated", t, "regression")
+    old, new = _pct(o.accuracy.ua), _pct(n.accuracy.ua)
+    delta = new - old
+    status: Status = "regression" if -delta > tol.ua_drop_points + 1e-9 else ("improved" if delta > 0 else "ok")
+    return MetricDiff(o.name, "ua_pct", old, new, f"{delta:+.2f} pt", t, status)
+
+
+def _pct(fraction: float) -> float:
+    return round(100.0 * fraction, 6)
+
+
+def _growth(variant: str, metric: str, old: float | None, new: float | None, limit_pct: float) -> MetricDiff:
+    t = "not checked" if math.isinf(limit_pct) else f"growth <= {limit_pct:g} %"
+    if old is None or new is None:
+        status: Status = "regression" if (old is not None and new is None and not math.isinf(limit_pct)) else "ok"
+        return MetricDiff(variant, metric, old, new, "n/a", t, status)
+    pct = 100.0 * (new - old) / old if old else (0.0 if new == old else math.inf)
+    if math.isinf(limit_pct):
+        status = "ok"
+    else:
+        status = "regression" if pct > limit_pct + 1e-9 else ("improved" if pct < 0 else "ok")
+    return MetricDiff(variant, metric, old, new, f"{pct:+.1f} %", t, status)
+
+
+def _fit_tol(tol: Tolerance) -> str:
+    return "may stop fitting" if tol.allow_fit_loss else "must keep fitting"
+
+
+def _yn(b: bool) -> str:
+    return "fits" if b else "misses"
+
+
+def _fmt(x: float | str | None) -> str:
+    if x is None:
+        return "n/a"
+    if isinstance(x, str):
+        return x
+    return f"{x:,.2f}" if isinstance(x, float) else f"{x:,}"
