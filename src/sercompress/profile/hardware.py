@@ -197,7 +197,7 @@ def available_profiles(extra: tuple[str | Path, ...] = ()) -> dict[str, Path]:
 def get_hw_profile(name_or_path: str | Path, extra: tuple[str | Path, ...] = ()) -> HardwareProfile:
     """Load a profile by name (searched) or by path to a ``.toml`` file."""
     p = Path(name_or_path)
-    if p.suffix == ".toml" or p.is_file():
+    if p.suffix == ".toml" or len(p.parts) > 1:  # a path; a bare word is always a name
         return load_hw_profile(p)
     known = available_profiles(extra)
     if str(name_or_path) not in known:
