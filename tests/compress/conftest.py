@@ -20,17 +20,17 @@ SHAPE = (16, 8, 1)
 
 
 def tiny_model(seed: int = 0):
-    """Conv(bias)+BN, Conv(no bias, 8 input channels)+BN, GAP, Dense: every layer kind Light-SERNet has."""
+    """Conv(bias)+BN, Conv(no bias, 16 input channels)+BN, GAP, Dense: every layer kind Light-SERNet has."""
     from sercompress.tf_env import keras
 
     k = keras()
     k.utils.set_random_seed(seed)
     inp = k.Input(shape=SHAPE, name="features")
-    x = k.layers.Conv2D(8, (3, 3), padding="same", name="conv1")(inp)
+    x = k.layers.Conv2D(16, (5, 3), padding="same", name="conv1")(inp)
     x = k.layers.BatchNormalization(name="bn1")(x)
     x = k.layers.ReLU(name="relu1")(x)
     x = k.layers.AveragePooling2D((2, 2), padding="same", name="pool1")(x)
-    x = k.layers.Conv2D(16, (3, 3), padding="same", use_bias=False, name="conv2")(x)
+    x = k.layers.Conv2D(32, (3, 3), padding="same", use_bias=False, name="conv2")(x)
     x = k.layers.BatchNormalization(name="bn2")(x)
     x = k.layers.ReLU(name="relu2")(x)
     x = k.layers.GlobalAveragePooling2D(name="gap")(x)
@@ -43,7 +43,7 @@ def split(n: int, seed: int) -> SimpleNamespace:
     rng = np.random.default_rng(seed)
     y = np.arange(n, dtype=np.int64) % len(CLASSES)
     pattern = np.random.default_rng(99).normal(size=(len(CLASSES), *SHAPE)).astype(np.float32)
-    x = rng.normal(size=(n, *SHAPE)).astype(np.float32) + 1.5 * pattern[y]
+    x = rng.normal(size=(n, *SHAPE)).astype(np.float32) + 3.0 * pattern[y]
     return SimpleNamespace(x=x, y=y, speakers=("s",) * n, paths=("p",) * n)
 
 
@@ -77,13 +77,18 @@ class FakeReference:
 
 
 @pytest.fixture(scope="session")
+def data() -> SimpleNamespace:
+    return tiny_data()
+
+
+@pytest.fixture(scope="session")
 def reference(tmp_path_factory) -> FakeReference:
-    """A tiny model trained for 2 epochs: a stand-in for a reference run directory."""
+    """A tiny model trained for a few epochs: a stand-in for a reference run directory."""
     from sercompress.progress import Progress
     from sercompress.train import fit, weights_sha256
 
     data = tiny_data()
     model = tiny_model()
-    fit(model, data, epochs=3, learning_rate=1e-2, batch_size=16, select_best=False,
+    fit(model, data, epochs=8, learning_rate=1e-2, batch_size=16, select_best=False,
         progress=Progress(quiet=True))
     return FakeReference(tmp_path_factory.mktemp("ref"), model.get_weights(), weights_sha256(model), data)

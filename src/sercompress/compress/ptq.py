@@ -13,8 +13,11 @@ from ..export.verify import Claim
 from .recipe import PtqStep
 from .registry import StepContext, register
 
-#: modes whose kernels are stored as integers
-INTEGER_WEIGHT_MODES: frozenset[str] = frozenset({"dynamic", "int8", "int16x8"})
+#: modes whose kernels are all stored as integers
+INTEGER_WEIGHT_MODES: frozenset[str] = frozenset({"int8", "int16x8"})
+#: dynamic-range mode leaves kernels under 1024 weights in float (the converter's
+#: threshold); the bulk of the weights must still be int8
+DYNAMIC_MIN_INTEGER_FRACTION = 0.8
 
 
 @register(PtqStep)
@@ -29,4 +32,6 @@ class Ptq:
 
     @staticmethod
     def claims(step: PtqStep, model: Any) -> list[Claim]:
+        if step.mode == "dynamic":
+            return [Claim(min_integer_fraction=DYNAMIC_MIN_INTEGER_FRACTION)]
         return [Claim(integer_weights=step.mode in INTEGER_WEIGHT_MODES)]

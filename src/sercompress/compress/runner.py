@@ -221,14 +221,19 @@ def _export_and_measure(recipe: Recipe, recipe_path: str | None, model: Any, cla
     accuracy["keras"] = classification_metrics(y, keras_probs.argmax(-1), data.classes).to_dict()
     return VariantResult(
         name=recipe.name, recipe_path=recipe_path, directory=vdir, key=key, artifacts=files,
-        artifact_sha256={k: sha256_file(p) for k, p in files.items()}, accuracy=accuracy,
-        parity=parity, verification=verification,
-        sizes={k: artifact_sizes(p).to_dict() for k, p in files.items()},
+        artifact_sha256={k: sha256_file(p) for k, p in files.items()}, accuracy=_plain(accuracy),
+        parity=_plain(parity), verification=_plain(verification),
+        sizes=_plain({k: artifact_sizes(p).to_dict() for k, p in files.items()}),
         wall_time_s=round(time.perf_counter() - t0, 2), onnx_error=onnx_error, steps=tuple(steps),
         epochs_scale=epochs_scale, recipe=recipe.model_dump(mode="json"),
         reference={"run_dir": str(reference.run_dir), "weights_sha256": reference.weights_sha256,
                    "data_fingerprint": reference.record.get("data_fingerprint"),
                    "keras_test_ua": reference.metrics.ua})
+
+
+def _plain(obj: Any) -> Any:
+    """JSON-normal form (tuples -> lists), so a loaded variant equals the computed one."""
+    return json.loads(json.dumps(obj, default=str))
 
 
 def representative(x: np.ndarray, n: int, seed: int = 0) -> np.ndarray:

@@ -44,6 +44,9 @@ class Claim:
     m_by_n: tuple[int, int] | None = None
     clusters: int | None = None
     integer_weights: bool = False
+    #: fraction of kernel weights stored as integers (dynamic-range files keep kernels
+    #: under the converter's 1024-element threshold in float, so "all" would be wrong)
+    min_integer_fraction: float | None = None
     layers: tuple[str, ...] | None = None  # Keras layer names the claim covers (None = all)
 
 
@@ -168,6 +171,11 @@ def check_claim(kernels: Sequence[KernelStats], claim: Claim) -> Check:
         floats = [k.name for k in covered if np.dtype(k.dtype).kind == "f"]
         if floats:
             problems.append(f"integer file has float kernels: {floats[:3]}")
+    if claim.min_integer_fraction is not None and size:
+        integer = sum(k.size for k in covered if np.dtype(k.dtype).kind in "iu") / size
+        if integer < claim.min_integer_fraction:
+            problems.append(f"only {integer:.0%} of kernel weights are stored as integers, "
+                            f"expected at least {claim.min_integer_fraction:.0%}")
     return Check(claim, len(covered), float(sparsity), int(max_unique), tuple(problems))
 
 

@@ -1,0 +1,118 @@
+"""The variant task end to end on a tiny model: files, parity, accuracy, verification, caching."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from sercompress.compress import load_recipe, load_variant, run_recipe
+from sercompress.errors import ArtifactError, RunError
+from sercompress.progress import Progress
+
+pytestmark = pytest.mark.slow
+
+PRUNE = """schema_version = 1
+name = "tiny-prune"
+[parity]
+quantized_min_agreement = 0.5
+[[steps]]
+type = "prune"
+target_sparsity = 0.75
+frequency = 1
+finetune = { epochs = 1, learning_rate = 1e-3, batch_size = 16 }
+"""
+
+FLOAT = """schema_version = 1
+name = "tiny-float"
+int8_deployment = false
+"""
+
+
+def recipe(tmp_path, text):
+    path = tmp_path / "recipe.toml"
+    path.write_text(text)
+    return load_recipe(path)
+
+
+def quiet() -> tuple[Progress, io.StringIO]:
+    buf = io.StringIO()
+    return Progress(stream=buf), buf
+
+
+@pytest.fixture(scope="module")
+def pruned_variant(reference, tmp_path_factory):
+    root = tmp_path_factory.mktemp("variants")
+    path = root / "tiny-prune.toml"
+    path.write_text(PRUNE)
+    return run_recipe(path, reference, root / "out", progress=quiet()[0]), path
+
+
+def test_variant_has_files_figures_and_a_record(pruned_variant):
+    result, path = pruned_variant
+    assert result.directory.name.startswith("tiny-prune-") and result.recipe_path == str(path)
+    assert set(result.artifacts) == {"tflite", "onnx", "tflite_int8"}
+    assert all(p.is_file() and p.parent == result.directory for p in result.artifacts.values())
+    assert (result.directory / "DONE").is_file()
+    # accuracy measured on both TFLite files; parity on all three; float export agrees
+    assert set(result.accuracy) >= {"tflite", "tflite_int8"}
+    assert result.parity["tflite"]["top1_agreement"] >= 0.99
+    assert result.parity["onnx"]["top1_agreement"] >= 0.99
+    # the files show the pruning; the int8 form is integer
+    assert result.verification["tflite"]["checks"][0]["sparsity"] >= 0.74
+    assert result.verification["tflite_int8"]["weight_dtypes"] == ["int8"]
+    sizes = result.sizes["tflite"]
+    assert 0 < sizes["gzip_bytes"] < sizes["file_bytes"]
+    assert result.sizes["tflite_int8"]["file_bytes"] < sizes["file_bytes"]
+    assert result.steps == ({"type": "prune", "epochs": 1},)
+    record = json.loads((result.directory / "variant.json").read_text())
+    assert record["artifact_sha256"] == result.artifact_sha256
+    assert load_variant(result.directory).to_dict() == result.to_dict()
+
+
+def test_rerun_reuses_finished_variant(pruned_variant, reference):
+    result, path = pruned_variant
+    progress, log = quiet()
+    again = run_recipe(path, reference, result.directory.parent, progress=progress)
+    assert "reused" in log.getvalue() and "fine-tuning" not in log.getvalue()
+    assert again.to_dict() == result.to_dict()
+
+
+def test_epochs_scale_changes_the_variant_directory(reference, tmp_path):
+    from sercompress.compress.runner import variant_key
+
+    r = recipe(tmp_path, PRUNE)
+    assert variant_key(r, reference, 1.0, None) != variant_key(r, reference, 0.5, None)
+    assert variant_key(r, reference, 1.0, None) == variant_key(r, reference, 1.0, None)
+
+
+def test_interrupted_variant_resumes_from_step_checkpoint(pruned_variant, reference, tmp_path):
+    result, path = pruned_variant
+    # simulate a kill after the training step: no variant.json / DONE yet
+    (result.directory / "DONE").unlink()
+    (result.directory / "variant.json").unlink()
+    progress, log = quiet()
+    again = run_recipe(path, reference, result.directory.parent, progress=progress)
+    assert "resumed from 1-prune.weights.h5" in log.getvalue()
+    assert again.artifact_sha256["tflite"] == result.artifact_sha256["tflite"]
+
+
+def test_corrupted_variant_is_recomputed(reference, tmp_path):
+    r = recipe(tmp_path, FLOAT)
+    first = run_recipe(r, reference, tmp_path / "out", progress=quiet()[0])
+    assert set(first.artifacts) == {"tflite", "onnx"}  # int8_deployment = false
+    first.artifacts["tflite"].write_bytes(b"TFL3 garbage")
+    with pytest.raises(ArtifactError, match="sha256"):
+        load_variant(first.directory)
+    progress, log = quiet()
+    second = run_recipe(r, reference, tmp_path / "out", progress=progress)
+    assert "corrupted" in log.getvalue()
+    # TFLite conversion is deterministic (tf2onnx embeds run-specific names, so not ONNX)
+    assert second.artifact_sha256["tflite"] == first.artifact_sha256["tflite"]
+    assert load_variant(second.directory).artifact_sha256 == second.artifact_sha256
+
+
+def test_load_variant_refuses_unfinished_directory(tmp_path):
+    with pytest.raises(RunError, match="not a finished variant"):
+        load_variant(tmp_path)

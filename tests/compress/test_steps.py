@@ -1,0 +1,109 @@
+"""Each technique on a tiny model: apply (wrap + fine-tune), strip, and what the weights show."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sercompress.compress.recipe import ClusterStep, Finetune, PruneStep, PtqStep, QatStep
+from sercompress.compress.registry import StepContext, selected_layers, technique_for
+from sercompress.errors import RecipeError
+from sercompress.export.verify import satisfies_m_by_n
+
+pytestmark = pytest.mark.slow
+ONE = Finetune(epochs=1, learning_rate=1e-3, batch_size=16)
+
+
+@pytest.fixture(scope="module")
+def ctx(data) -> StepContext:
+    from sercompress.progress import Progress
+    from sercompress.train import fit
+
+    def fit_fn(model, *, epochs, learning_rate, batch_size, callbacks=()):
+        return fit(model, data, epochs=epochs, learning_rate=learning_rate, batch_size=batch_size,
+                   callbacks=callbacks, select_best=False, progress=Progress(quiet=True))
+
+    return StepContext(fit=fit_fn, train_size=len(data.train.y))
+
+
+def kernels(model) -> dict[str, np.ndarray]:
+    return {layer.name: layer.get_weights()[0] for layer in model.layers
+            if type(layer).__name__ in ("Conv2D", "Dense")}
+
+
+def run(step, model, ctx):
+    tech = technique_for(step)
+    return tech.strip(tech.apply(model, step, ctx))
+
+
+def test_registry_dispatches_on_config_type():
+    from sercompress.compress.cluster import Cluster
+    from sercompress.compress.prune import Prune
+    from sercompress.compress.ptq import Ptq
+    from sercompress.compress.qat import Qat
+
+    assert technique_for(PruneStep(target_sparsity=0.5)) is Prune
+    assert technique_for(ClusterStep()) is Cluster
+    assert technique_for(QatStep()) is Qat
+    assert technique_for(PtqStep(mode="int8")) is Ptq
+    with pytest.raises(TypeError):
+        technique_for(object())
+
+
+@pytest.fixture(scope="module")
+def pruned(reference, ctx):
+    """The reference pruned to 60 %, and the reference weights before pruning."""
+    source = reference.fresh_model()
+    before = [w.copy() for w in source.get_weights()]
+    return run(PruneStep(target_sparsity=0.6, finetune=ONE), source, ctx), before
+
+
+def test_prune_reaches_target_sparsity_and_strips(reference, pruned):
+    model, before = pruned
+    assert not any("prune" in type(layer).__name__.lower() for layer in model.layers)
+    for name, k in kernels(model).items():
+        assert np.mean(k == 0) >= 0.59, name
+    # the next variant starts from the reference weights, not from the pruned ones
+    assert all(np.array_equal(a, b) for a, b in zip(reference.fresh_model().get_weights(), before))
+
+
+def test_prune_m_by_n_gives_two_zeros_in_every_four(reference, ctx):
+    model = run(PruneStep(m_by_n=(2, 4), finetune=ONE), reference.fresh_model(), ctx)
+    k = kernels(model)["conv2"]  # Keras HWIO -> TFLite OHWI: M:N blocks run along input channels
+    assert satisfies_m_by_n(np.transpose(k, (3, 0, 1, 2)), (2, 4))
+    assert np.mean(k == 0) == pytest.approx(0.5)
+
+
+def test_layer_selection_by_class_or_name(reference):
+    model = reference.fresh_model()
+    assert selected_layers(model, ("conv2",)) == ("conv2",)
+    assert selected_layers(model, ("Conv2D", "Dense")) == ("conv1", "conv2", "classifier")
+    with pytest.raises(RecipeError, match="matches no layer"):
+        selected_layers(model, ("LSTM",))
+
+
+def test_cluster_leaves_at_most_k_values_per_kernel(reference, ctx):
+    model = run(ClusterStep(clusters=4, init="linear", finetune=ONE), reference.fresh_model(), ctx)
+    for name, k in kernels(model).items():
+        assert len(np.unique(k)) <= 4, name
+
+
+def test_sparsity_preserving_cluster_keeps_zeros(pruned, ctx):
+    model = run(ClusterStep(clusters=6, preserve_sparsity=True, finetune=ONE), pruned[0], ctx)
+    for name, k in kernels(model).items():
+        assert np.mean(k == 0) >= 0.59 and len(np.unique(k)) <= 6, name
+
+
+def test_cluster_refuses_more_clusters_than_weights(reference, ctx):
+    with pytest.raises(RecipeError, match="not enough for 200 clusters"):
+        run(ClusterStep(clusters=200, finetune=ONE), reference.fresh_model(), ctx)
+
+
+def test_qat_returns_a_quantize_aware_model(reference, ctx):
+    model = run(QatStep(finetune=ONE), reference.fresh_model(), ctx)
+    assert any(type(layer).__name__ == "QuantizeWrapperV2" for layer in model.layers)
+
+
+def test_ptq_is_a_conversion_option_only(reference, ctx):
+    model = reference.fresh_model()
+    assert run(PtqStep(mode="int8"), model, ctx) is model
