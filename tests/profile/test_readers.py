@@ -83,6 +83,12 @@ def test_onnx_input_shape_of_wrong_rank_is_rejected(small_model):
         read_graph(small_model.onnx, input_shape=(1, 8, 6))
 
 
+def test_tflite_input_shape_must_match_the_file(small_model):
+    assert read_graph(small_model.tflite, input_shape=SMALL_SHAPE).inputs[0].shape == SMALL_SHAPE
+    with pytest.raises(ProfileError, match="differs"):
+        read_graph(small_model.tflite, input_shape=(1, 16, 6, 3))
+
+
 def test_unknown_tflite_op_is_reported_not_zeroed(unknown_op_tflite):
     p = profile_artifact(unknown_op_tflite)
     unknown = [layer for layer in p.layers if not layer.known]

@@ -37,8 +37,8 @@ __all__ = [
 def read_graph(path: str | Path, input_shape: Sequence[int] | None = None) -> Graph:
     """Read a .tflite or .onnx file (chosen by content, not extension) into a Graph.
 
-    ``input_shape`` fixes symbolic input dimensions of an ONNX file (ignored for TFLite,
-    whose shapes are static). Raises :class:`ProfileError` naming the file for anything
+    ``input_shape`` fixes symbolic input dimensions of an ONNX file; for a TFLite file,
+    whose shapes are static, it must equal the input shape. Raises :class:`ProfileError` naming the file for anything
     that is not a readable model.
     """
     path = Path(path)
@@ -58,7 +58,13 @@ def _parse(path: Path, data: bytes, input_shape: Sequence[int] | None) -> Graph:
     from .tflite_reader import has_tflite_identifier, parse_tflite
 
     if has_tflite_identifier(data[:8]):
-        return parse_tflite(path, data)
+        graph = parse_tflite(path, data)
+        shapes = [t.shape for t in graph.inputs]
+        if input_shape is not None and shapes != [tuple(int(d) for d in input_shape)]:
+            raise ProfileError(f"--input-shape {tuple(input_shape)} differs from the file's fixed "
+                               f"input shape(s) {shapes}; TFLite shapes cannot be changed",
+                               path=path, key="input_shape")
+        return graph
     from .onnx_reader import parse_onnx
 
     return parse_onnx(path, data, input_shape=input_shape)
