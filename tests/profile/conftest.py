@@ -1,9 +1,9 @@
 """Artifacts the profiler tests read, built once per session in a temporary directory.
 
-* ``light_sernet_int8``: Light-SERNet, 4 classes, 3 s MFCC input, full-integer int8 with
-  int8 input/output -- the file Vela and TFLite Micro figures are quoted for;
-* ``light_sernet_1s``: Light-SERNet at 1 s (smaller, faster) as float .tflite and .onnx,
-  with every weight (biases, batch-norm statistics) random so no converter can drop one;
+* ``light_sernet``: Light-SERNet, 4 classes, 3 s MFCC input, as full-integer int8 .tflite
+  with int8 input/output (``light_sernet_int8``: the file Vela and TFLite Micro figures are
+  quoted for) and as float .onnx, with every weight (biases, batch-norm statistics) random
+  so no converter can drop one;
 * ``small_model``: a hand-built net with depthwise conv, 1x1 conv, add, concat, reshape,
   dense and softmax whose MACs are computed by hand in the tests, exported as float, int8,
   dynamic-range and float16 .tflite and as .onnx;
@@ -33,7 +33,7 @@ SMALL_ZEROED_KERNEL_ROWS = 288              # dense kernel rows set to exactly z
 
 
 #: Fixtures that convert Keras models (seconds each): tests using them are marked slow.
-CONVERTING_FIXTURES = frozenset({"light_sernet_int8", "light_sernet_1s", "small_model",
+CONVERTING_FIXTURES = frozenset({"light_sernet", "light_sernet_int8", "small_model",
                                  "unknown_op_tflite"})
 
 
@@ -82,27 +82,25 @@ def artifact_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def light_sernet_int8(artifact_dir) -> Path:
+def light_sernet(artifact_dir) -> Artifacts:
+    """One randomized Light-SERNet (3 s) as int8 .tflite (int8 io) and float .onnx."""
+    from sercompress.export.onnx import to_onnx
     from sercompress.export.tflite import to_tflite
-    from sercompress.models import light_sernet
+    from sercompress.models import light_sernet as build
 
-    model = light_sernet(4, duration_s=3.0)
+    model = build(4, duration_s=3.0)
     _randomize(model, 0)
     rep = np.random.default_rng(0).standard_normal((8, *model.input_shape[1:])).astype(np.float32)
-    return _write(artifact_dir / "light_sernet_3s_int8.tflite",
-                  to_tflite(model, "int8", representative=rep, int8_io=True))
+    return Artifacts(
+        int8=_write(artifact_dir / "light_sernet_3s_int8.tflite",
+                    to_tflite(model, "int8", representative=rep, int8_io=True)),
+        onnx=_write(artifact_dir / "light_sernet_3s.onnx", to_onnx(model)),
+    )
 
 
 @pytest.fixture(scope="session")
-def light_sernet_1s(artifact_dir) -> Artifacts:
-    from sercompress.export.onnx import to_onnx
-    from sercompress.export.tflite import to_tflite
-    from sercompress.models import light_sernet
-
-    model = light_sernet(4, duration_s=1.0)
-    _randomize(model, 1)
-    return Artifacts(tflite=_write(artifact_dir / "light_sernet_1s.tflite", to_tflite(model)),
-                     onnx=_write(artifact_dir / "light_sernet_1s.onnx", to_onnx(model)))
+def light_sernet_int8(light_sernet) -> Path:
+    return light_sernet.int8
 
 
 def _small_keras_model():
