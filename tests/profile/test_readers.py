@@ -234,3 +234,48 @@ def test_profile_cli_never_imports_tensorflow(light_sernet_int8):
     out = subprocess.run([sys.executable, "-c", code, str(light_sernet_int8)],
                          capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "NO_TF 0"
+
+
+def test_onnx_op_mapping_and_macs_on_a_hand_built_graph(tmp_path):
+    """Depthwise (grouped) conv, batch norm, pools, Gemm(transB), Clip(0,6), Softmax by hand."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    f32 = np.float32
+    inits = [
+        numpy_helper.from_array(rng.normal(size=(4, 1, 3, 3)).astype(f32), "dw_w"),
+        numpy_helper.from_array(rng.uniform(1, 2, 4).astype(f32), "bn_s"),
+        numpy_helper.from_array(rng.normal(size=4).astype(f32), "bn_b"),
+        numpy_helper.from_array(rng.normal(size=4).astype(f32), "bn_m"),
+        numpy_helper.from_array(rng.uniform(1, 2, 4).astype(f32), "bn_v"),
+        numpy_helper.from_array(np.array(0.0, f32), "lo"),
+        numpy_helper.from_array(np.array(6.0, f32), "hi"),
+        numpy_helper.from_array(rng.normal(size=(3, 8)).astype(f32), "fc_w"),  # (N, K), transB
+        numpy_helper.from_array(rng.normal(size=3).astype(f32), "fc_b"),
+    ]
+    nodes = [
+        helper.make_node("Conv", ["x", "dw_w"], ["c"], group=4, pads=[1, 1, 1, 1]),
+        helper.make_node("BatchNormalization", ["c", "bn_s", "bn_b", "bn_m", "bn_v"], ["n"]),
+        helper.make_node("Clip", ["n", "lo", "hi"], ["r"]),
+        helper.make_node("AveragePool", ["r"], ["p"], kernel_shape=[2, 2], strides=[2, 2]),
+        helper.make_node("MaxPool", ["r"], ["q"], kernel_shape=[2, 2], strides=[2, 2]),
+        helper.make_node("Concat", ["p", "q"], ["cat"], axis=1),
+        helper.make_node("GlobalAveragePool", ["cat"], ["g"]),
+        helper.make_node("Flatten", ["g"], ["f"]),
+        helper.make_node("Gemm", ["f", "fc_w", "fc_b"], ["y0"], transB=1),
+        helper.make_node("Softmax", ["y0"], ["y"]),
+    ]
+    m = _onnx_model(nodes, [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 6, 6])],
+                    [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3])], inits)
+    onnx.save(m, tmp_path / "ops.onnx")
+    p = profile_artifact(tmp_path / "ops.onnx")
+    ops = [(layer.op, layer.macs) for layer in p.layers]
+    assert ops == [
+        ("DepthwiseConv2D", 4 * 6 * 6 * 9), ("BatchNorm", 0), ("Relu6", 0),
+        ("AveragePool2D", 4 * 3 * 3 * 4), ("MaxPool2D", 4 * 3 * 3 * 4), ("Concatenation", 0),
+        ("Mean", 8 * 3 * 3), ("Reshape", 0), ("FullyConnected", 8 * 3), ("Softmax", 2 * 3),
+    ]
+    assert p.params == 36 + 4 * 4 + 24 + 3  # Clip bounds are attributes, not parameters
+    assert p.unknown_ops == ()
+    assert p.peak_ram_bytes > 0 and p.peak_ram_bytes % 16 == 0
