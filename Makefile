@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test bench clean
+.PHONY: install run test bench ci-reference clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -25,6 +25,13 @@ test: install
 
 bench: install
 	for b in bench/*.py; do $(PY) $$b || exit 1; done
+
+# Regenerate the committed CI reference after an intended change of figures.
+ci-reference: install
+	rm -rf reports/quick
+	$(VENV)/bin/sercompress run --config quick --out reports/quick
+	mkdir -p reports/ci-reference
+	cp reports/quick/summary.json reports/ci-reference/summary.json
 
 clean:
 	rm -rf reports/default reports/quick .cache

@@ -1,0 +1,71 @@
+"""Benchmark: the default run end to end (what `make run` does).
+
+Prints each stage's wall time, the total, the size and UA of every variant and
+baseline, and the report's headline: the smallest variant within 1 point UA of
+float32, its gzip ratio against float32 and the largest baseline, and the
+devices it fits that float32 does not.
+
+    .venv/bin/python bench/run_default.py [--config default] [--out reports/default]
+
+Re-running on a finished directory only re-renders (stage times near zero);
+pass a fresh --out to time a cold run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from sercompress.pipeline import run
+from sercompress.progress import Progress
+from sercompress.report.select import largest_baseline, smallest_keeping_accuracy
+from sercompress.report.summary import Summary
+from sercompress.runconfig import load_run_config
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--config", default="default")
+    ap.add_argument("--out", default="reports/default")
+    args = ap.parse_args()
+
+    progress = Progress()
+    t0 = time.perf_counter()
+    outcome = run(load_run_config(args.config), args.out, progress=progress)
+    total = time.perf_counter() - t0
+    summary = Summary.load(outcome.summary_path)
+
+    print("\n== stage wall times ==")
+    for stage, seconds in progress.timings.items():
+        print(f"{stage:10s} {seconds:8.1f} s")
+    print(f"{'total':10s} {total:8.1f} s  (target: under 900 s)")
+
+    print("\n== variants and baselines ==")
+    print(f"{'name':28s} {'family':10s} {'dtype':12s} {'UA %':>6s} {'file B':>10s} {'gzip B':>10s}")
+    for v in summary.variants:
+        ua = f"{100 * v.accuracy.ua:6.1f}" if v.accuracy else "   n/a"
+        print(f"{v.name:28s} {v.family:10s} {v.artifact.dtype:12s} {ua} {v.sizes.file_bytes:>10,} "
+              f"{v.sizes.gzip_bytes:>10,}")
+
+    ref = summary.reference()
+    best = smallest_keeping_accuracy(summary)
+    print("\n== headline ==")
+    if ref is None or best is None:
+        print("no variant keeps UA within 1 point of float32 and fits a device")
+    else:
+        print(f"smallest variant within 1 pt UA of float32: {best.name} "
+              f"(UA {100 * best.accuracy.ua:.1f} % vs {100 * ref.accuracy.ua:.1f} %)")
+        print(f"gzip size: {best.sizes.gzip_bytes:,} B = {ref.sizes.gzip_bytes / best.sizes.gzip_bytes:.1f}x "
+              f"smaller than float32 ({ref.sizes.gzip_bytes:,} B)")
+        big = largest_baseline(summary)
+        if big is not None:
+            print(f"  and {big.sizes.gzip_bytes / best.sizes.gzip_bytes:.1f}x smaller than the largest "
+                  f"baseline, {big.name} ({big.sizes.gzip_bytes:,} B)")
+        gained = [f.profile for f in best.fits if f.fits and not ref.fit_on(f.profile).fits]
+        print(f"fits devices float32 does not: {', '.join(gained) or 'none'}")
+    if outcome.failures:
+        print("\nFAILED variants:", *outcome.failures, sep="\n  ")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,49 @@
+"""`sercompress run`: data, training, every recipe and baseline, profiling, report."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "run", help="the whole job: train, compress, profile, report",
+        description="Train the reference, produce every compressed variant, train the baselines, "
+                    "assess every artifact on every hardware profile and write the report. "
+                    "Resumable: re-run the same command to continue an interrupted run.")
+    p.add_argument("--config", default="default",
+                   help="run config: 'quick', 'default' (configs/) or a path to a .toml (default: default)")
+    p.add_argument("--dataset", default=None,
+                   help="override the config's dataset (synthetic, emodb, iemocap, ravdess, cremad)")
+    p.add_argument("--data-dir", default=None, help="directory of a local copy of a real corpus")
+    p.add_argument("--hw", action="append", default=None, metavar="NAME",
+                   help="hardware profile(s) to assess (repeatable; default: the config's, usually all)")
+    p.add_argument("--out", default=None, help="run directory (default: reports/<config name>)")
+    p.add_argument("--quiet", action="store_true", help="print errors only")
+    p.add_argument("--log-json", action="store_true", help="one JSON object per event on stderr")
+    p.add_argument("--json", action="store_true", help="print the outcome as JSON on stdout")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from .. import pipeline
+    from ..errors import ConfigError
+    from ..progress import Progress
+    from ..runconfig import load_run_config
+    from . import print_json
+
+    config = load_run_config(args.config)
+    data_update = {k: v for k, v in (("dataset", args.dataset), ("data_dir", args.data_dir)) if v}
+    if data_update:
+        try:
+            data = config.data.model_validate({**config.data.model_dump(), **data_update})
+        except ValueError as e:
+            raise ConfigError(str(e).splitlines()[-1], key="--dataset") from None
+        config = config.model_copy(update={"data": data})
+    out = args.out or f"reports/{config.name}"
+    progress = Progress(quiet=args.quiet, log_json=args.log_json)
+    outcome = pipeline.run(config, out, progress=progress, hardware=tuple(args.hw) if args.hw else None)
+    if args.json:
+        print_json({"summary": str(outcome.summary_path), "failures": list(outcome.failures),
+                    "timings_s": progress.timings})
+    return 1 if outcome.failures else 0

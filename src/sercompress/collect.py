@@ -1,0 +1,143 @@
+"""Collect stage results into the report's :class:`~sercompress.report.summary.Summary`.
+
+The pipeline hands over what each stage returned (variant records, artifact
+assessments, hardware profiles, baseline specs); this module only maps fields,
+so every number in the summary is one a stage measured on the exported file.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from .assess import ArtifactAssessment
+from .report.summary import (
+    Accuracy, Artifact, FitCheck, HardwareBudget, HostLatency, LayerFigure, MachineInfo,
+    ProfileFit, PublishedFigure, Sizes, VariantEntry, Verification,
+)
+
+#: Packages whose versions decide the figures; recorded in every summary.
+TRACKED_PACKAGES = ("sercompress", "tensorflow", "tf-keras", "tensorflow-model-optimization", "tf2onnx",
+                    "onnx", "onnxruntime", "ai-edge-litert", "tflite-micro", "ethos-u-vela", "numpy")
+
+
+@dataclass(frozen=True)
+class ArtifactRow:
+    """One row of the report: an artifact of a variant (or baseline) and its assessment."""
+
+    name: str
+    family: str                    # reference | compressed | baseline
+    recipe: str
+    variant: dict[str, Any]        # VariantResult.to_dict()
+    kind: str                      # "tflite" | "tflite_int8"
+    assessment: ArtifactAssessment
+    published: PublishedFigure | None = None
+
+
+def entry(row: ArtifactRow, relative_to: Path) -> VariantEntry:
+    v, a, static = row.variant, row.assessment, row.assessment.static
+    acc = v["accuracy"].get(row.kind)
+    ver = v["verification"].get(row.kind, {})
+    tflm = (static.get("extra") or {}).get("tflm") or {}
+    return VariantEntry(
+        name=row.name, family=row.family, recipe=row.recipe,
+        artifact=Artifact(path=_rel(a.path, relative_to), format="tflite", dtype=deployment_dtype(static)),
+        accuracy=Accuracy(ua=acc["ua"], wa=acc["wa"], f1=acc["f1"], confusion=acc["confusion"],
+                          classes=tuple(acc["classes"]), n=acc.get("n"), source="tflite") if acc else None,
+        sizes=Sizes(**v["sizes"][row.kind]),
+        params=static["params"], nonzero_params=static["nonzero_params"], macs=static["macs"],
+        peak_ram_bytes=int(tflm.get("total_bytes") or static["peak_ram_bytes"]),
+        host_latency=tuple(HostLatency(runtime=t.runtime, median_ms=t.median_ms, p90_ms=t.p90_ms,
+                                       runs=t.runs, threads=t.threads) for t in a.host.values()),
+        verification=Verification(sparsity=ver.get("sparsity"),
+                                  max_unique_values=ver.get("max_unique_per_channel"),
+                                  passed=ver.get("ok"), notes=tuple(ver.get("problems", ()))),
+        fits=tuple(_profile_fit(d.hardware, d.fits, d.latency, d.fit) for d in a.devices.values()),
+        layers=tuple(LayerFigure(name=layer["name"] or f"{layer['op']}_{layer['index']}", op=layer["op"],
+                                 macs=layer["macs"], ram_bytes=layer["activation_bytes"])
+                     for layer in static["layers"]),
+        published=row.published,
+        notes=tuple(n for n in (_onnx_note(v, row.kind),) if n),
+    )
+
+
+def deployment_dtype(static: dict[str, Any]) -> str:
+    """float32 / float16 / dynamic_int8 / int8 / int16x8, read from the file's tensors."""
+    weights, acts = set(static["weight_dtypes"]), set(static["activation_dtypes"])
+    if "int16" in acts:
+        return "int16x8"
+    if "int8" in acts and "float32" not in acts - {"int8"}:
+        return "int8"
+    if "int8" in weights:
+        return "dynamic_int8"
+    if "float16" in weights:
+        return "float16"
+    return "float32"
+
+
+def budget(hw: Any) -> HardwareBudget:
+    return HardwareBudget(name=hw.name, description=hw.description, flash_bytes=hw.flash_bytes,
+                          ram_bytes=hw.ram_bytes, latency_ms=hw.latency_budget_ms)
+
+
+def machine() -> MachineInfo:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return MachineInfo(cpu_model=cpu, cores=os.cpu_count() or 1, platform=platform.platform(),
+                       python=sys.version.split()[0])
+
+
+def package_versions() -> dict[str, str]:
+    out = {}
+    for name in TRACKED_PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def published(spec: Any) -> PublishedFigure:
+    return PublishedFigure(citation=spec.paper.citation(),
+                           metric=spec.reported.metric, value=spec.reported.value, corpus=spec.reported.corpus)
+
+
+def _profile_fit(hardware: str, fits: bool, latency: dict[str, Any], fit: dict[str, Any]) -> ProfileFit:
+    checks = {c["name"]: c for c in fit["checks"]}
+    return ProfileFit(
+        profile=hardware, fits=fits,
+        flash_bytes=_int(checks.get("flash", {}).get("value")),
+        ram_bytes=_int(checks.get("ram", {}).get("value")),
+        latency_ms=latency.get("ms"), latency_source=latency["source"],
+        reasons=tuple(f"{c['name']}: {c['reason']}" for c in fit["checks"] if not c["ok"]),
+        checks=tuple(FitCheck(name=c["name"], ok=c["ok"], value=c["value"], limit=c["limit"],
+                              margin=c["margin"], reason=c["reason"]) for c in fit["checks"]),
+    )
+
+
+def _onnx_note(variant: dict[str, Any], kind: str) -> str | None:
+    if kind == "tflite" and variant.get("onnx_error"):
+        return f"no ONNX export: {variant['onnx_error']}"
+    return None
+
+
+def _int(x: Any) -> int | None:
+    return None if x is None else int(x)
+
+
+def _rel(path: str, root: Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(root.resolve()))
+    except ValueError:
+        return str(path)

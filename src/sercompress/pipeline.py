@@ -1,0 +1,181 @@
+"""`sercompress run`: the whole job, one stage after another, resumable and locked.
+
+data -> reference training -> every recipe -> every baseline -> assessment of
+every artifact on every hardware profile -> summary.json -> report.
+
+Each unit of work is an independent task writing a content-addressed
+directory (training runs, variants, assessments), so a killed run re-run with
+the same arguments continues where it stopped, and a finished run re-run only
+re-renders the report. A second process on the same directory is refused.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from .baseline import BASELINE_DIR, load_baseline
+from .collect import ArtifactRow, budget, entry, machine, package_versions, published
+from .errors import ArtifactError, RunError
+from .progress import Progress
+from .report.summary import RunInfo, Summary
+from .runconfig import RunConfig, resolve_names
+from .storage import atomic_write_json, directory_lock
+
+RECIPE_DIR = Path(__file__).resolve().parents[2] / "compress"
+#: Recipes a baseline is given: its float file, and its int8 PTQ form.
+BASELINE_RECIPES = ("float32", "ptq-int8")
+CONFIG_FILE = "run-config.json"
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    summary_path: Path
+    failures: tuple[str, ...]       # variants refused (e.g. a file that does not show its claim)
+
+
+def run(config: RunConfig, out_dir: str | Path, *, progress: Progress | None = None,
+        hardware: tuple[str, ...] | None = None) -> RunOutcome:
+    out = Path(out_dir)
+    progress = progress or Progress()
+    started = _now()
+    with directory_lock(out):
+        _claim_directory(out, config)
+        hw = _hardware(hardware or config.profiles.hardware)
+        with progress.stage("data", config.data.dataset):
+            from .dataset import prepare
+
+            data = prepare(config.data)
+            for line in data.summary_lines():
+                progress.info(line)
+        with progress.stage("reference", f"{config.train.epochs} epochs"):
+            from .train import train_reference
+
+            reference = train_reference(config.data, config.train, out / "reference", progress=progress)
+        rows, failures = [], []
+        recipes = resolve_names(config.compress.recipes, RECIPE_DIR, "recipe")
+        with progress.stage("compress", f"{len(recipes)} recipes"):
+            for path in progress.bar(recipes, "recipes"):
+                result = _variant(path, reference, out / "variants", config, data, progress, failures)
+                if result is not None:
+                    rows += _rows(result, "reference" if path.stem == "float32" else "compressed")
+        baselines = resolve_names(config.baselines.names, BASELINE_DIR, "baseline")
+        with progress.stage("baselines", f"{len(baselines)} models"):
+            for path in progress.bar(baselines, "baselines"):
+                rows += _baseline_rows(path, config, out, progress, failures)
+        with progress.stage("assess", f"{len(rows)} artifacts x {len(hw)} devices"):
+            assessed = [_assess(row, hw, config, out) for row in progress.bar(rows, "artifacts")]
+        with progress.stage("report"):
+            from .report import render_report
+
+            summary = _summary(config, assessed, hw, out, started, progress, data.classes)
+            path = render_report(summary, out).summary_json
+    for f in failures:
+        progress.info(f"FAILED {f}")
+    progress.info(f"report written to {out}/index.html ({sum(progress.timings.values()):.0f} s of stages)")
+    return RunOutcome(path, tuple(failures))
+
+
+def _claim_directory(out: Path, config: RunConfig) -> None:
+    """A run directory belongs to one configuration: never mix two runs' results."""
+    record = out / CONFIG_FILE
+    wanted = config.model_dump(mode="json")
+    if record.is_file():
+        try:
+            existing = json.loads(record.read_text())
+        except ValueError:
+            raise RunError("unreadable run record; move the directory away", path=record) from None
+        if existing != wanted:
+            raise RunError("this directory holds a run of a different configuration; "
+                           "choose another --out (nothing was changed)", path=out)
+    elif any(p for p in out.iterdir() if p.name != ".lock"):
+        raise RunError("directory is not empty and holds no sercompress run; choose another --out", path=out)
+    atomic_write_json(record, wanted)
+
+
+def _hardware(names: tuple[str, ...]) -> list[Any]:
+    from .profile.hardware import get_hw_profile, load_all
+
+    if tuple(names) == ("all",):
+        return list(load_all().values())
+    return [get_hw_profile(n) for n in names]
+
+
+def _variant(recipe_path: Path, reference: Any, out: Path, config: RunConfig, data: Any,
+             progress: Progress, failures: list[str]) -> Any:
+    from .compress import run_recipe
+
+    try:
+        return run_recipe(recipe_path, reference, out, epochs_scale=config.compress.epochs_scale,
+                          data=data, progress=progress)
+    except ArtifactError as e:  # the file does not show its claim: an error, not a row
+        failures.append(f"{recipe_path.stem}: {e}")
+        progress.info(f"{recipe_path.stem}: refused: {e}")
+        return None
+
+
+def _rows(result: Any, family: str, name: str | None = None, published_figure: Any = None) -> list[ArtifactRow]:
+    d = result.to_dict()
+    base = name or result.name
+    rows = []
+    for kind, suffix in (("tflite", ""), ("tflite_int8", "+int8")):
+        if kind in result.artifacts:
+            rows.append(ArtifactRow(f"{base}{suffix}", family, result.name, d, kind, None,  # type: ignore[arg-type]
+                                    published_figure))
+    return rows
+
+
+def _baseline_rows(path: Path, config: RunConfig, out: Path, progress: Progress,
+                   failures: list[str]) -> list[ArtifactRow]:
+    """Train a baseline exactly like the reference (same data, fold, epochs, seed) and export it."""
+    from .dataset import prepare
+    from .train import train_reference
+
+    spec = load_baseline(path)
+    data_cfg = config.data.model_copy(update={"input_type": spec.input_type})
+    train_cfg = config.train
+    if config.baselines.epochs is not None:
+        train_cfg = train_cfg.model_copy(update={"epochs": config.baselines.epochs})
+    run_dir = out / "baselines" / spec.name
+    ref = train_reference(data_cfg, train_cfg, run_dir / "run", model=spec.model, hparams=spec.hparams,
+                          progress=progress)
+    data = prepare(data_cfg)
+    rows = []
+    for recipe in BASELINE_RECIPES:
+        result = _variant(RECIPE_DIR / f"{recipe}.toml", ref, run_dir / "variants", config, data,
+                          progress, failures)
+        if result is not None:
+            name = spec.name if recipe == "float32" else f"{spec.name}+int8"
+            rows += [ArtifactRow(name, "baseline", spec.model, result.to_dict(), "tflite", None,  # type: ignore[arg-type]
+                                 published(spec))]
+    return rows
+
+
+def _assess(row: ArtifactRow, hw: list[Any], config: RunConfig, out: Path) -> ArtifactRow:
+    from .assess import assess_artifact
+
+    artifacts = row.variant["artifacts"]
+    onnx = artifacts.get("onnx") if row.kind == "tflite" else None
+    a = assess_artifact(artifacts[row.kind], hw, onnx_path=onnx, runs=config.profiles.host_runs,
+                        warmup=config.profiles.host_warmup, tflm=config.profiles.tflm,
+                        cache_dir=out / "cache")
+    return ArtifactRow(row.name, row.family, row.recipe, row.variant, row.kind, a, row.published)
+
+
+def _summary(config: RunConfig, rows: list[ArtifactRow], hw: list[Any], out: Path, started: str,
+             progress: Progress, classes: tuple[str, ...]) -> Summary:
+    run_info = RunInfo(
+        config_name=config.name, config=config.model_dump(mode="json"), dataset=config.data.dataset,
+        classes=tuple(classes), seed=config.seed, fold=config.data.fold, package_versions=package_versions(),
+        machine=machine(), timings_s={k: round(v, 1) for k, v in progress.timings.items()},
+        started_at=started, finished_at=_now(),
+    )
+    return Summary(run=run_info, profiles=tuple(budget(h) for h in hw),
+                   variants=tuple(entry(r, out) for r in rows))
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")

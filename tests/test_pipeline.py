@@ -1,0 +1,133 @@
+"""`sercompress run` end to end on the quick config, the report files, resume, and the CI gate.
+
+One quick run (session fixture) is shared by the tests; it is also compared with
+the committed CI reference `reports/ci-reference/summary.json`, which is how
+`make test` gates the project's own changes.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sercompress.cli import main
+from sercompress.errors import RunError
+from sercompress.pipeline import run
+from sercompress.progress import Progress
+from sercompress.report.summary import Summary
+from sercompress.runconfig import load_run_config
+from sercompress.storage import DONE_MARKER
+
+ROOT = Path(__file__).resolve().parents[1]
+CI_REFERENCE = ROOT / "reports" / "ci-reference" / "summary.json"
+CI_TOLERANCE = ROOT / "configs" / "ci-tolerance.toml"
+
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
+
+
+@pytest.fixture(scope="session")
+def quick_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("quick") / "run"
+    outcome = run(load_run_config("quick"), out, progress=Progress(quiet=True))
+    assert outcome.failures == ()
+    return out
+
+
+def test_quick_run_writes_every_report_file(quick_run):
+    summary = Summary.load(quick_run / "summary.json")  # validates against the schema
+    names = {v.name for v in summary.variants}
+    assert {"float32", "ptq-int8", "prune-80", "prune-80+int8"} <= names
+    assert any(v.family == "baseline" for v in summary.variants)
+    assert summary.reference() is not None and summary.reference().name == "float32"
+    assert {p.name for p in summary.profiles} >= {"nrf52840", "stm32h743", "host"}
+    for v in summary.variants:
+        assert v.accuracy is not None and 0 <= v.accuracy.ua <= 1
+        assert v.sizes.file_bytes > 0 and v.macs > 0
+        assert {f.profile for f in v.fits} == {p.name for p in summary.profiles}
+    rows = (quick_run / "variants.csv").read_text().splitlines()
+    assert len(rows) == 1 + len(summary.variants) * len(summary.profiles)
+    assert "| " in (quick_run / "summary.md").read_text()
+    html = (quick_run / "index.html").read_text()
+    assert html.count("data:image/png;base64,") >= 4
+    assert "<script src=" not in html and "http://" not in html.split("<body", 1)[1].split("</body>")[0].replace(
+        "http://www.w3.org", "")
+
+
+def test_figures_come_from_the_artifacts(quick_run):
+    summary = Summary.load(quick_run / "summary.json")
+    ref, int8 = summary.variant("float32"), summary.variant("ptq-int8")
+    # Keras counts 462,468 incl. 4 batch-norm figures per channel (3,456); the converter folds
+    # batch norm into the convolutions, adding a bias to the 768 channels of bias-free convs.
+    assert ref.params == int8.params == 462_468 - 3_456 + 768
+    assert ref.macs == int8.macs == 160_228_488  # Arm Vela's count on the exported file
+    assert int8.artifact.dtype == "int8" and ref.artifact.dtype == "float32"
+    assert ref.sizes.file_bytes / int8.sizes.file_bytes > 3.5
+    pruned = summary.variant("prune-80")
+    assert pruned.verification.sparsity is not None and pruned.verification.sparsity >= 0.75
+    assert pruned.sizes.gzip_bytes < ref.sizes.gzip_bytes
+
+
+def test_rerun_only_rerenders(quick_run, tmp_path):
+    before = {p: p.stat().st_mtime_ns for p in (quick_run / "reference").iterdir()}
+    progress = Progress(quiet=True)
+    run(load_run_config("quick"), quick_run, progress=progress)
+    assert {p: p.stat().st_mtime_ns for p in (quick_run / "reference").iterdir()} == before
+    assert progress.timings["reference"] < 10 and progress.timings["compress"] < 30
+
+
+def test_interrupted_run_resumes_only_the_missing_work(quick_run, tmp_path):
+    resumed = tmp_path / "resumed"
+    shutil.copytree(quick_run, resumed)
+    # What a kill during compression leaves: a variant without its DONE marker, no summary.
+    variant = next(p for p in (resumed / "variants").iterdir() if p.name.startswith("prune-80-"))
+    (variant / DONE_MARKER).unlink()
+    (resumed / "summary.json").unlink()
+    reference_mtime = (resumed / "reference" / "model.keras").stat().st_mtime_ns
+    progress = Progress(quiet=True)
+    run(load_run_config("quick"), resumed, progress=progress)
+    assert (variant / DONE_MARKER).is_file() and (resumed / "summary.json").is_file()
+    assert (resumed / "reference" / "model.keras").stat().st_mtime_ns == reference_mtime
+    a, b = Summary.load(quick_run), Summary.load(resumed)
+    assert b.variant("prune-80").accuracy == a.variant("prune-80").accuracy  # deterministic
+
+
+def test_directory_of_another_config_is_refused(quick_run):
+    other = load_run_config("quick").model_copy(update={"seed": 1})
+    with pytest.raises(RunError, match="different configuration"):
+        run(other, quick_run, progress=Progress(quiet=True))
+
+
+def test_report_rerenders_without_tensorflow(quick_run, tmp_path):
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    shutil.copy(quick_run / "summary.json", copy / "summary.json")
+    code = ("import sys; from sercompress.cli import main; rc = main(['report', sys.argv[1]]); "
+            "print('TF' if 'tensorflow' in sys.modules else 'noTF'); sys.exit(rc)")
+    out = subprocess.run([sys.executable, "-c", code, str(copy)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().endswith("noTF")
+    assert {"index.html", "variants.csv", "summary.md"} <= {p.name for p in copy.iterdir()}
+
+
+def test_ci_gate_against_committed_reference(quick_run, capsys):
+    """The project's own CI gate: this run against the committed reference summary."""
+    assert CI_REFERENCE.is_file(), "regenerate with: make ci-reference"
+    rc = main(["compare", str(quick_run), "--against", str(CI_REFERENCE), "--tolerance", str(CI_TOLERANCE)])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+
+
+def test_compare_flags_a_ua_drop(quick_run, tmp_path, capsys):
+    data = json.loads((quick_run / "summary.json").read_text())
+    for v in data["variants"]:
+        if v["name"] == "ptq-int8":
+            v["accuracy"]["ua"] = max(0.0, v["accuracy"]["ua"] - 0.05)
+    worse = tmp_path / "summary.json"
+    worse.write_text(json.dumps(data))
+    assert main(["compare", str(worse), "--against", str(quick_run / "summary.json")]) == 1
+    assert "ptq-int8" in capsys.readouterr().out
