@@ -11,8 +11,6 @@ from sercompress.cli import main
 from sercompress.errors import ProfileError
 from sercompress.profile import profile_artifact, tflm, vela, with_ground_truth
 
-pytestmark = pytest.mark.slow  # Vela and TFLM run in subprocesses (a second or two each)
-
 
 @pytest.fixture(scope="module")
 def vela_result(light_sernet_int8, tmp_path_factory):
@@ -104,3 +102,11 @@ def test_cli_table_and_bad_file(light_sernet_int8, tmp_path, capsys):
     assert main(["profile", str(bad)]) == 2
     err = capsys.readouterr().err
     assert "bad.onnx" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("text", ["1,x", "1,,4", "0,184,40,1", "abc"])
+def test_cli_rejects_a_malformed_input_shape(text, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["profile", "model.onnx", "--input-shape", text])
+    assert exc.value.code == 2
+    assert "--input-shape" in capsys.readouterr().err

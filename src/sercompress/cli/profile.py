@@ -36,8 +36,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _shape(text: str) -> tuple[int, ...]:
-    try:
-        dims = tuple(int(d) for d in text.replace("x", ",").split(",") if d.strip())
+    try:  # "1,184,40,1" or "1x184x40x1"
+        dims = tuple(int(d) for d in text.strip().replace("x", ",").split(","))
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
     if not dims or any(d <= 0 for d in dims):
