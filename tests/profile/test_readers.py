@@ -279,3 +279,28 @@ def test_onnx_op_mapping_and_macs_on_a_hand_built_graph(tmp_path):
     assert p.params == 36 + 4 * 4 + 24 + 3  # Clip bounds are attributes, not parameters
     assert p.unknown_ops == ()
     assert p.peak_ram_bytes > 0 and p.peak_ram_bytes % 16 == 0
+
+
+@pytest.mark.parametrize("kind", ["int8", "onnx"])
+def test_randomly_corrupted_files_profile_or_raise_profile_error(small_model, tmp_path, kind):
+    """Flipped bytes and cut-off tails never escape as anything but ProfileError."""
+    import random
+
+    data = getattr(small_model, kind).read_bytes()
+    rng = random.Random(0)
+    outcomes = {"ok": 0, "rejected": 0}
+    for i in range(40):
+        corrupt = bytearray(data)
+        for _ in range(rng.choice([1, 4, 16])):
+            corrupt[rng.randrange(len(corrupt))] = rng.randrange(256)
+        if i % 3 == 0:
+            corrupt = corrupt[: rng.randrange(8, len(corrupt))]
+        f = tmp_path / f"fuzz_{i}.{'onnx' if kind == 'onnx' else 'tflite'}"
+        f.write_bytes(bytes(corrupt))
+        try:
+            profile_artifact(f, input_shape=SMALL_SHAPE)
+            outcomes["ok"] += 1
+        except ProfileError as e:
+            assert f.name in str(e)
+            outcomes["rejected"] += 1
+    assert outcomes["rejected"] > 0
