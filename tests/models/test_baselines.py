@@ -1,0 +1,214 @@
+"""Baselines: every shipped file loads, builds at the size computed by hand, trains, and converts.
+
+Parameter counts are derived by hand from the layer formulas (not read back
+from Keras), on 1 s inputs (59 frames) to keep the tests fast:
+conv k_h*k_w*c_in*c_out (+c_out bias), batch norm 4*c, dense in*out+out,
+LSTM 4*(units*(in+units)+units), multi-head attention 4 projections of
+(d*heads*key_dim + heads*key_dim) except the output one (heads*key_dim*d + d).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sercompress.baseline import BASELINE_DIR, list_baselines, load_baseline
+from sercompress.errors import ConfigError
+from sercompress.features import FeatureConfig
+from sercompress.models import build_model, count_macs, light_sernet
+
+N_CLASSES = 4
+REFERENCE_PARAMS, REFERENCE_MACS = 462_468, 160_228_480
+
+
+def conv(kh, kw, cin, cout, bias=True):
+    return kh * kw * cin * cout + (cout if bias else 0)
+
+
+def bn(c):
+    return 4 * c
+
+
+def dense(n_in, n_out):
+    return n_in * n_out + n_out
+
+
+def lstm(n_in, units):
+    return 4 * (units * (n_in + units) + units)
+
+
+def mha(d, heads, key_dim):
+    return 3 * (d * heads * key_dim + heads * key_dim) + (heads * key_dim * d + d)
+
+
+# 1 s: 59 frames. cnn_lstm_2d pools 59->29->14->7->3 frames, 40->20->10->5->5 bins.
+EXPECTED_1S = {
+    "cnn_lstm_2d": conv(3, 3, 1, 64) + bn(64) + conv(3, 3, 64, 64) + bn(64) + conv(3, 3, 64, 128) + bn(128)
+    + conv(3, 3, 128, 128) + bn(128) + lstm(5 * 128, 256) + dense(256, N_CLASSES),
+    "attention_cnn": conv(10, 2, 1, 8) + bn(8) + conv(2, 8, 1, 8) + bn(8)
+    + conv(3, 3, 16, 64, False) + bn(64) + conv(3, 3, 64, 128, False) + bn(128)
+    + conv(3, 3, 128, 256, False) + bn(256) + conv(3, 3, 256, 256, False) + bn(256)
+    + mha(256, 4, 64) + dense(256, N_CLASSES),
+    # mel 128 bins: 59x128 -> 29x64 -> 14x32 -> 7x16 -> 3x8 x 128 channels flattened
+    "vgg_cnn": conv(3, 3, 1, 16, False) + bn(16) + conv(3, 3, 16, 32, False) + bn(32)
+    + conv(3, 3, 32, 64, False) + bn(64) + conv(3, 3, 64, 64, False) + bn(64)
+    + conv(3, 3, 64, 128, False) + bn(128) + conv(3, 3, 128, 128, False) + bn(128)
+    + dense(3 * 8 * 128, 256) + dense(256, 256) + dense(256, N_CLASSES),
+}
+
+
+@pytest.fixture(scope="module")
+def specs():
+    return {s.name: s for s in list_baselines()}
+
+
+def shape_of(spec, duration_s=1.0):
+    return FeatureConfig(input_type=spec.input_type, duration_s=duration_s).shape
+
+
+def test_at_least_three_baselines_with_citations(specs):
+    assert set(EXPECTED_1S) <= set(specs)
+    for s in specs.values():
+        assert s.paper.authors and s.paper.year >= 2017 and s.reported.value > 0
+        assert s.paper.citation().endswith(str(s.paper.year))
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_1S))
+def test_builds_with_hand_computed_params_and_trains_one_step(specs, name):
+    spec = specs[name]
+    model = spec.build(shape_of(spec), N_CLASSES)
+    assert model.count_params() == EXPECTED_1S[name]
+    assert tuple(model.output_shape) == (None, N_CLASSES)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, *shape_of(spec))).astype("float32")
+    y = np.arange(2) % N_CLASSES
+    # eager: one step does not repay tracing a training graph
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", run_eagerly=True)
+    before = [w.copy() for w in model.get_weights()]
+    loss = float(model.train_on_batch(x, y))
+    assert np.isfinite(loss)
+    assert any(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+
+
+def test_baselines_are_larger_than_light_sernet_at_3s(specs):
+    """The point of a baseline: clearly larger (here >2x parameters) than the reference."""
+    for spec in specs.values():
+        model = spec.build(shape_of(spec, 3.0), N_CLASSES)
+        assert model.count_params() > 2 * REFERENCE_PARAMS, spec.name
+        assert count_macs(model) < 1.5 * REFERENCE_MACS, spec.name  # still trainable on a CPU
+
+
+def test_registry_builds_by_name():
+    m = build_model("vgg_cnn", (59, 128, 1), 3, dense_units=[32])
+    assert tuple(m.output_shape) == (None, 3)
+    assert light_sernet(4).count_params() == REFERENCE_PARAMS
+
+
+def test_too_small_input_is_a_clear_error():
+    with pytest.raises(ValueError, match="too small"):
+        build_model("cnn_lstm_2d", (8, 40, 1), 4)
+
+
+def _write(tmp_path: Path, name: str, text: str) -> Path:
+    p = tmp_path / f"{name}.toml"
+    p.write_text(text)
+    return p
+
+
+BASE = (BASELINE_DIR / "vgg_cnn.toml").read_text()
+
+
+def test_unknown_key_names_the_key(tmp_path):
+    p = _write(tmp_path, "vgg_cnn", BASE + "\nfoo = 1\n")
+    with pytest.raises(ConfigError, match="foo.*unknown key"):
+        load_baseline(p)
+
+
+def test_unknown_architecture_lists_choices(tmp_path):
+    p = _write(tmp_path, "vgg_cnn", BASE.replace('model = "vgg_cnn"', 'model = "resnet9000"'))
+    with pytest.raises(ConfigError, match="model.*resnet9000.*light_sernet"):
+        load_baseline(p)
+
+
+def test_name_must_match_file(tmp_path):
+    p = _write(tmp_path, "other", BASE)
+    with pytest.raises(ConfigError, match="name"):
+        load_baseline(p)
+
+
+def test_bad_reported_metric(tmp_path):
+    p = _write(tmp_path, "vgg_cnn", BASE.replace('metric = "accuracy"', 'metric = "BLEU"'))
+    with pytest.raises(ConfigError, match="reported.metric"):
+        load_baseline(p)
+
+
+# -- conversion -------------------------------------------------------------
+def _tflite(model, int8: bool, rep: np.ndarray) -> bytes:
+    """Fixed batch-1 signature, as deployed: the LSTM only fuses to a TFLite builtin with a static batch."""
+    from sercompress.tf_env import tf
+
+    t = tf()
+    fn = t.function(lambda z: model(z, training=False))
+    cf = fn.get_concrete_function(t.TensorSpec([1, *model.input_shape[1:]], t.float32))
+    conv_ = t.lite.TFLiteConverter.from_concrete_functions([cf], model)
+    if int8:
+        conv_.optimizations = [t.lite.Optimize.DEFAULT]
+        conv_.representative_dataset = lambda: ([rep[i : i + 1]] for i in range(len(rep)))
+        conv_.target_spec.supported_ops = [t.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    return bytes(conv_.convert())
+
+
+def _run_tflite(blob: bytes, x: np.ndarray):
+    from ai_edge_litert.interpreter import Interpreter
+
+    it = Interpreter(model_content=blob)
+    it.allocate_tensors()
+    it.set_tensor(it.get_input_details()[0]["index"], x)
+    it.invoke()
+    ops = {d["op_name"] for d in it._get_ops_details()}
+    weight_dtypes = {str(d["dtype"]) for d in it.get_tensor_details()
+                     if "conv" in d["name"].lower() and len(d["shape"]) == 4 and d["shape"][0] > 1}
+    return it.get_tensor(it.get_output_details()[0]["index"]), ops, weight_dtypes
+
+
+#: Narrow versions of the shipped hyper-parameters: the same builders and op types, a
+#: fraction of the conversion time (tf2onnx and int8 calibration scale with the weights).
+NARROW = {
+    "cnn_lstm_2d": {"blocks": [[8, [2, 2]], [8, [2, 2]], [16, [2, 2]], [16, [2, 1]]], "lstm_units": 16},
+    "attention_cnn": {"parallel_filters": 4, "stack": [[8, True], [16, True], [16, False]], "heads": 2,
+                      "key_dim": 8},
+    "vgg_cnn": {"blocks": [[4, 1], [8, 1], [8, 2], [16, 2]], "dense_units": [16, 16]},
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(EXPECTED_1S))
+def test_converts_to_tflite_float_int8_and_onnx(specs, name):
+    import onnxruntime as ort
+
+    from sercompress.export.onnx import to_onnx
+
+    spec = specs[name]
+    assert set(NARROW[name]) <= set(spec.hparams)  # the narrow model exercises the shipped knobs
+    model = build_model(spec.model, shape_of(spec), N_CLASSES, **{**spec.hparams, **NARROW[name]})
+    rng = np.random.default_rng(1)
+    rep = rng.standard_normal((8, *shape_of(spec))).astype("float32")
+    x = rep[:1]
+    want = model(x, training=False).numpy()
+
+    out, ops, _ = _run_tflite(_tflite(model, False, rep), x)
+    np.testing.assert_allclose(out, want, atol=1e-4)
+    assert not any(o.startswith("Flex") or o == "CUSTOM" for o in ops)
+    if name == "cnn_lstm_2d":
+        assert "UNIDIRECTIONAL_SEQUENCE_LSTM" in ops
+
+    out8, ops8, wdt = _run_tflite(_tflite(model, True, rep), x)
+    assert out8.shape == want.shape and abs(float(out8.sum()) - 1.0) < 0.05
+    assert not any(o.startswith("Flex") or o == "CUSTOM" for o in ops8)
+    assert "<class 'numpy.int8'>" in wdt  # conv kernels stored as int8
+
+    sess = ort.InferenceSession(to_onnx(model), providers=["CPUExecutionProvider"])
+    got = sess.run(None, {sess.get_inputs()[0].name: x})[0]
+    np.testing.assert_allclose(got, want, atol=1e-4)
