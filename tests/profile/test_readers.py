@@ -304,3 +304,29 @@ def test_randomly_corrupted_files_profile_or_raise_profile_error(small_model, tm
             assert f.name in str(e)
             outcomes["rejected"] += 1
     assert outcomes["rejected"] > 0
+
+
+def test_onnx_qat_style_quantize_dequantize_of_float_weights_is_folded(tmp_path):
+    """tf2onnx writes QAT weights as float -> QuantizeLinear -> DequantizeLinear -> Conv."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    w = np.linspace(-1, 1, 8 * 2 * 3 * 3, dtype=np.float32).reshape(8, 2, 3, 3)
+    w[1] = 0.0
+    scale = np.full(8, 1 / 127, np.float32)
+    inits = [numpy_helper.from_array(w, "w_f"), numpy_helper.from_array(scale, "w_s"),
+             numpy_helper.from_array(np.zeros(8, np.int8), "w_zp")]
+    nodes = [helper.make_node("QuantizeLinear", ["w_f", "w_s", "w_zp"], ["w_q"], axis=0),
+             helper.make_node("DequantizeLinear", ["w_q", "w_s", "w_zp"], ["w"], axis=0),
+             helper.make_node("Conv", ["x", "w"], ["y"])]
+    m = _onnx_model(nodes, [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 5, 5])],
+                    [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 8, 3, 3])], inits)
+    onnx.save(m, tmp_path / "qat.onnx")
+    p = profile_artifact(tmp_path / "qat.onnx")
+    (conv,) = p.layers
+    assert conv.op == "Conv2D" and conv.dtype == "int8"
+    assert conv.macs == 8 * 3 * 3 * 2 * 3 * 3
+    assert conv.params == w.size and conv.nonzero_params == w.size - 18  # the zeroed channel
+    g = read_graph(tmp_path / "qat.onnx")
+    q = g.layers[0].weights[0]
+    assert q.data.dtype == np.int8 and q.data.max() == 127 and q.data.min() == -127

@@ -171,7 +171,12 @@ class _Builder:
     def _fold_constant_casts(self) -> dict[str, Tensor]:
         """Outputs of DequantizeLinear / Cast nodes fed by a constant -> that constant."""
         folded: dict[str, Tensor] = {}
-        for node in self.graph.node:
+        for node in self.graph.node:  # ONNX nodes are topologically sorted
+            if node.op_type == "QuantizeLinear" and all(n in self.constants for n in node.input if n):
+                # QAT exports quantize float weights in the graph: store what a runtime would
+                self.constants[node.output[0]] = self._quantized_constant(node)
+                folded[node.output[0]] = self.constants[node.output[0]]
+                continue
             if node.op_type not in ("DequantizeLinear", "Cast") or node.input[0] not in self.constants:
                 continue
             t = self.constants[node.input[0]]
@@ -185,6 +190,20 @@ class _Builder:
                            quantized_dimension=int(axis) % max(len(t.shape), 1))
             folded[node.output[0]] = t
         return folded
+
+    def _quantized_constant(self, node: Any) -> Tensor:
+        """QuantizeLinear of a constant: round(x / scale) + zero point, in the zero point's dtype."""
+        x = self.constants[node.input[0]].data.astype(np.float64)
+        scale = self.constants[node.input[1]].data.astype(np.float64)
+        zp_t = self.constants.get(node.input[2]) if len(node.input) > 2 and node.input[2] else None
+        zp = zp_t.data if zp_t is not None else np.zeros((), np.uint8)
+        if scale.ndim == 1 and x.ndim > 1:  # per-axis
+            shape = [1] * x.ndim
+            shape[int(_attr(node, "axis", 1)) % x.ndim] = scale.size
+            scale, zp = scale.reshape(shape), zp.reshape(shape)
+        info = np.iinfo(zp.dtype)
+        q = np.clip(np.rint(x / scale) + zp.astype(np.int64), info.min, info.max).astype(zp.dtype)
+        return self._constant(node.output[0], q)
 
     def _layer(self, node: Any, index: int) -> Layer:
         op = node.op_type
@@ -207,8 +226,13 @@ class _Builder:
                 weights.append(t)
         attrs: dict[str, Any] = {a.name: _attr(node, a.name) for a in node.attribute
                                  if a.type in (1, 2, 3, 6, 7)}  # FLOAT, INT, STRING, FLOATS, INTS
-        if canonical == "Conv2D" and weights:
-            canonical = self._conv_attrs(node, weights[0], inputs, attrs)
+        if canonical == "Conv2D":
+            # the kernel is normally a (folded) constant; a computed one is the second input
+            kernel = weights[0] if weights else inputs[1] if len(inputs) > 1 else None
+            if kernel is None or len(kernel.shape) < 3:
+                raise ProfileError(f"{op} node '{node.name}' has no readable kernel",
+                                   path=self.path)
+            canonical = self._conv_attrs(node, kernel, inputs, attrs)
         elif canonical in ("AveragePool2D", "MaxPool2D"):
             k = tuple(int(v) for v in attrs.get("kernel_shape", (1, 1)))
             attrs["kernel"] = k if len(k) == 2 else (k[0], 1)
