@@ -15,15 +15,15 @@ PROFILES = (
 )
 
 
+def check(name: str, value: float, limit: float | None) -> FitCheck:
+    if limit is None:  # no limit: always satisfied
+        return FitCheck(name=name, ok=True, value=value)
+    return FitCheck(name=name, ok=value <= limit, value=value, limit=limit, margin=limit - value)
+
+
 def fit(profile: HardwareBudget, flash: int, ram: int, latency: float) -> ProfileFit:
-    checks = (
-        FitCheck(name="flash", ok=flash <= profile.flash_bytes, value=flash, limit=profile.flash_bytes,
-                 margin=profile.flash_bytes - flash),
-        FitCheck(name="ram", ok=ram <= profile.ram_bytes, value=ram, limit=profile.ram_bytes,
-                 margin=profile.ram_bytes - ram),
-        FitCheck(name="latency", ok=latency <= profile.latency_ms, value=latency, limit=profile.latency_ms,
-                 margin=profile.latency_ms - latency),
-    )
+    checks = (check("flash", flash, profile.flash_bytes), check("ram", ram, profile.ram_bytes),
+              check("latency", latency, profile.latency_ms))
     reasons = tuple(f"{c.name}: {c.value:g} > {c.limit:g}" for c in checks if not c.ok)
     return ProfileFit(profile=profile.name, fits=not reasons, flash_bytes=flash, ram_bytes=ram,
                       latency_ms=latency, latency_source="estimated", reasons=reasons, checks=checks)

@@ -76,8 +76,8 @@ def render_html(summary: Summary, conclusion: str) -> str:
         f"<h1>sercompress report: {html.escape(run.config_name)}</h1>",
         f'<p class="note">{html.escape(intro_line(summary))}</p>',
         f'<h2>Conclusion</h2><p class="conclusion">{text_with_code(conclusion)}</p>',
-        "<h2>Size vs accuracy</h2>",
-        _figure(plots.pareto_png(summary), "UA vs gzip size", "No variant has an accuracy to plot."),
+        "<h2>Size vs accuracy (Pareto front dashed)</h2>",
+        _figure(plots.pareto_png(summary), "UA vs gzip size with the Pareto front", "No variant has an accuracy to plot."),
     ]
     s += _latency_section(summary)
     if summary.profiles:

@@ -1,0 +1,131 @@
+"""The CI gate: exit 0 within tolerance, 1 on a regression (named), 2 on usage / schema errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import make_summary
+
+from sercompress.cli import main
+from sercompress.report.compare import Tolerance, compare_summaries, load_tolerance
+from sercompress.report.summary import Summary
+from sercompress.errors import ConfigError
+
+
+def _with(summary: Summary, name: str, **updates) -> Summary:
+    """Copy of ``summary`` with one variant's nested fields replaced (``accuracy__ua=0.5``)."""
+    variants = []
+    for v in summary.variants:
+        if v.name == name:
+            for key, value in updates.items():
+                outer, _, inner = key.partition("__")
+                v = v.model_copy(update={outer: getattr(v, outer).model_copy(update={inner: value})
+                                         if inner else value})
+        variants.append(v)
+    return summary.model_copy(update={"variants": tuple(variants)})
+
+
+@pytest.fixture
+def ref_path(tmp_path):
+    return make_summary().save(tmp_path / "ref.json")
+
+
+def _cand(tmp_path, s: Summary) -> str:
+    d = tmp_path / "cand"
+    d.mkdir(exist_ok=True)
+    s.save(d)
+    return str(d)
+
+
+def test_identical_summary_passes(tmp_path, ref_path, capsys):
+    assert main(["compare", _cand(tmp_path, make_summary()), "--against", str(ref_path)]) == 0
+    assert "within tolerance" in capsys.readouterr().out
+
+
+def test_ua_drop_beyond_tolerance_fails_and_names_everything(tmp_path, ref_path, capsys):
+    cand = _with(make_summary(), "ptq_int8", accuracy__ua=0.68)  # 69.5 -> 68.0: 1.5 points
+    assert main(["compare", _cand(tmp_path, cand), "--against", str(ref_path)]) == 1
+    out = capsys.readouterr().out
+    assert "ptq_int8: ua_pct 69.50 -> 68.00 (-1.50 pt), tolerance drop <= 1 pt" in out
+    assert "| ptq_int8 | ua_pct | 69.50 | 68.00 | -1.50 pt | drop <= 1 pt | **REGRESSION** |" in out
+
+
+def test_ua_drop_within_tolerance_passes(tmp_path, ref_path):
+    cand = _with(make_summary(), "ptq_int8", accuracy__ua=0.69)  # 0.5 point
+    assert main(["compare", _cand(tmp_path, cand), "--against", str(ref_path)]) == 0
+
+
+def test_bad_schema_version_exits_2(tmp_path, ref_path, capsys):
+    data = json.loads(make_summary().to_json())
+    data["schema_version"] = 2
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(data))
+    assert main(["compare", str(bad), "--against", str(ref_path)]) == 2
+    assert "schema version 2 is not supported" in capsys.readouterr().err
+
+
+def test_added_and_removed_variants(tmp_path, ref_path, capsys):
+    s = make_summary()
+    extra = s.variant("ptq_int8").model_copy(update={"name": "qat_int8"})
+    cand = s.model_copy(update={"variants": tuple(v for v in s.variants if v.name != "prune80_int8") + (extra,)})
+    path = _cand(tmp_path, cand)
+    assert main(["compare", path, "--against", str(ref_path), "--json"]) == 1
+    res = json.loads(capsys.readouterr().out)
+    assert res["added"] == ["qat_int8"] and res["removed"] == ["prune80_int8"]
+    assert res["regressions"] == ["prune80_int8: variant present -> missing (removed), tolerance must be present"]
+    tol = tmp_path / "tol.toml"
+    tol.write_text('schema_version = 1\nallow_removed = ["prune80_int8"]\n')
+    assert main(["compare", path, "--against", str(ref_path), "--tolerance", str(tol)]) == 0
+    assert "Added variants (not in the reference): qat_int8" in capsys.readouterr().out
+
+
+def test_fit_loss_size_and_latency_growth():
+    ref = make_summary()
+    v = ref.variant("prune50_int8")
+    lost = v.fits[1].model_copy(update={"fits": False, "reasons": ("ram: 250000 > 200000",)})
+    cand = _with(ref, "prune50_int8", fits=(v.fits[0], lost), sizes__gzip_bytes=int(250_000 * 1.06))
+    res = compare_summaries(cand, ref)
+    msgs = [d.message() for d in res.regressions]
+    assert any(m.startswith("prune50_int8: fits:tiny_mcu fits -> misses (ram: 250000 > 200000)") for m in msgs)
+    assert any(m.startswith("prune50_int8: gzip_bytes 250,000 -> 265,000 (+6.0 %)") for m in msgs)
+    assert len(msgs) == 2
+    relaxed = Tolerance(allow_fit_loss=True, size_growth_pct=10)
+    assert compare_summaries(cand, ref, relaxed).ok
+
+
+def test_latency_growth_and_per_variant_override():
+    ref = make_summary()
+    v = ref.variant("ptq_int8")
+    slow = tuple(f.model_copy(update={"latency_ms": f.latency_ms * 1.2}) for f in v.fits)
+    cand = _with(ref, "ptq_int8", fits=slow)
+    res = compare_summaries(cand, ref)
+    assert {d.metric for d in res.regressions} == {"latency_ms:big_mcu", "latency_ms:tiny_mcu"}
+    tol = Tolerance.model_validate({"variants": {"ptq_int8": {"latency_growth_pct": 25}}})
+    assert compare_summaries(cand, ref, tol).ok
+    assert compare_summaries(cand, ref, Tolerance(latency_growth_pct=float("inf"))).ok
+
+
+def test_improvements_never_fail():
+    ref = make_summary()
+    cand = _with(ref, "float32", accuracy__ua=0.9, sizes__gzip_bytes=1000)
+    assert compare_summaries(cand, ref).ok
+
+
+def test_tolerance_file_validation(tmp_path, ref_path, capsys):
+    t = tmp_path / "t.toml"
+    t.write_text("schema_version = 1\nua_drop_point = 2\n")
+    with pytest.raises(ConfigError, match="ua_drop_point.*unknown key"):
+        load_tolerance(t)
+    assert main(["compare", str(ref_path), "--against", str(ref_path), "--tolerance", str(t)]) == 2
+    assert "unknown key" in capsys.readouterr().err
+    t.write_text("ua_drop_points = -1\n")
+    with pytest.raises(ConfigError, match="ua_drop_points"):
+        load_tolerance(t)
+
+
+def test_shipped_tolerance_file_is_the_default():
+    from pathlib import Path
+
+    shipped = load_tolerance(Path(__file__).resolve().parents[2] / "configs" / "tolerance.toml")
+    assert shipped == Tolerance()
