@@ -54,3 +54,30 @@ def test_corpus_is_generated_once_into_the_cache(tmp_path):
 def test_spec_validation():
     with pytest.raises(DataError, match="synthetic_speakers"):
         S.SyntheticSpec(n_speakers=3)
+
+
+
+def test_concurrent_publication_keeps_the_first_corpus(tmp_path, monkeypatch):
+    """A generator finishing second must not replace a directory others may be reading."""
+    import shutil
+
+    spec = S.SyntheticSpec(n_speakers=4, per_emotion=1)
+    target = tmp_path / "synthetic" / spec.digest
+    real_generate = S.generate
+
+    def racing_generate(spec_, directory):
+        real_generate(spec_, directory)
+        shutil.copytree(directory, target)  # the other process publishes first
+        (target / "DONE").write_text("{}")
+
+    monkeypatch.setattr(S, "generate", racing_generate)
+    inode = None
+
+    def remember(*_):
+        nonlocal inode
+        inode = (target / "manifest.json").stat().st_ino
+
+    monkeypatch.setattr(S, "mark_done", lambda d, info=None: ((d / "DONE").write_text("{}"), remember()))
+    assert S.corpus_dir(spec, tmp_path) == target
+    assert (target / "manifest.json").stat().st_ino == inode  # theirs, untouched
+    assert [p.name for p in target.parent.iterdir()] == [spec.digest]  # our copy cleaned up

@@ -39,13 +39,16 @@ then read like any other corpus directory.
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import DataError
-from ..storage import atomic_path, content_hash, is_done, mark_done
+from ..storage import content_hash, is_done, mark_done
 from .types import Corpus, CorpusOptions, Utterance
 
 GENERATOR_VERSION = 1
@@ -95,10 +98,10 @@ class SyntheticSpec:
     n_speakers: int = 10
     per_emotion: int = 22
     seed: int = 0
-    variation: float = 1.0          # scales every per-utterance spread
-    expressiveness: tuple[float, float] = (0.45, 1.15)  # how far an utterance moves from neutral
-    snr_db: tuple[float, float] = (3.0, 25.0)
-    gain_db: float = 5.0            # +- random recording gain
+    variation: float = 0.6          # scales every per-utterance spread
+    expressiveness: tuple[float, float] = (0.75, 1.2)  # how far an utterance moves from neutral
+    snr_db: tuple[float, float] = (8.0, 30.0)
+    gain_db: float = 4.0            # +- random recording gain
     max_seconds: float = 3.4
 
     def __post_init__(self) -> None:
@@ -319,10 +322,24 @@ def generate(spec: SyntheticSpec, directory: Path) -> None:
 def corpus_dir(spec: SyntheticSpec, cache_dir: Path) -> Path:
     """Generate the corpus once into the cache (atomically); return its directory."""
     target = Path(cache_dir) / "synthetic" / spec.digest
-    if not is_done(target):
-        with atomic_path(target) as tmp:
-            generate(spec, tmp)
-            mark_done(tmp, {"generator_version": GENERATOR_VERSION})
+    if is_done(target):
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        generate(spec, tmp)
+        mark_done(tmp, {"generator_version": GENERATOR_VERSION})
+        if target.exists() and not is_done(target):
+            shutil.rmtree(target, ignore_errors=True)  # a killed writer's leftovers
+        try:
+            os.rename(tmp, target)
+        except OSError:
+            # Another process published the same corpus first; never replace a
+            # directory someone may be reading: keep theirs, drop ours.
+            if not is_done(target):
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return target
 
 
