@@ -67,7 +67,9 @@ def parse_tflite(path: str | Path, data: bytes) -> Graph:
         raise ProfileError("not a TFLite flatbuffer (missing 'TFL3' identifier)", path=path)
     try:
         return _parse(Path(path), data)
-    except ProfileError:
+    except ProfileError as e:
+        if e.path is None:  # raised deep in the parse: name the file
+            raise ProfileError(e.message, path=path, key=e.key) from None
         raise
     except Exception as e:  # noqa: BLE001 - any decoding failure means a corrupt file
         raise ProfileError(f"corrupt or truncated TFLite file ({type(e).__name__}: {e})",
@@ -124,8 +126,13 @@ def _layer(op: Any, raw: str, index: int, tensors: list[Tensor], folded: dict[in
     folded_ids = {t.id for t in folded.values()}
     if any(w.id in folded_ids for w in weights):
         attrs["dequantized_weights"] = True
-    if canonical in ("Conv2D", "DepthwiseConv2D") and weights:
-        kernel_shape = weights[0].shape  # OHWI; depthwise 1HW(C*M)
+    if canonical in ("Conv2D", "DepthwiseConv2D"):
+        # the filter is normally a constant; a computed one is the second input
+        kernel = weights[0] if weights else inputs[1] if len(inputs) > 1 else None
+        if kernel is None or len(kernel.shape) != 4:
+            raise ProfileError(f"{raw} '{tensors[out_ids[0]].name if out_ids else index}' has "
+                               "no readable filter")
+        kernel_shape = kernel.shape  # OHWI; depthwise 1HW(C*M)
         attrs["kernel"] = (int(kernel_shape[1]), int(kernel_shape[2]))
         attrs["in_channels_per_group"] = 1 if canonical == "DepthwiseConv2D" else int(kernel_shape[3])
     return Layer(index=index, op=canonical, raw_op=raw, inputs=tuple(inputs),
