@@ -9,7 +9,8 @@ Public API:
   file / gzip / constant bytes and the peak RAM of a TFLite-Micro-style arena plan.
 
 Ground truth lives in :mod:`.tflm` (TFLite Micro arena) and :mod:`.vela` (Ethos-U
-compiler); both run in subprocesses and are opt-in because they take seconds.
+compiler); both run in subprocesses and are opt-in because they take seconds;
+:func:`with_ground_truth` attaches them to a profile's ``extra``.
 
 Readers are imported lazily so that ``import sercompress.profile`` stays cheap.
 """
@@ -38,8 +39,8 @@ def read_graph(path: str | Path, input_shape: Sequence[int] | None = None) -> Gr
     """Read a .tflite or .onnx file (chosen by content, not extension) into a Graph.
 
     ``input_shape`` fixes symbolic input dimensions of an ONNX file; for a TFLite file,
-    whose shapes are static, it must equal the input shape. Raises :class:`ProfileError` naming the file for anything
-    that is not a readable model.
+    whose shapes are static, it must equal the input shape. Raises :class:`ProfileError`
+    naming the file for anything that is not a readable model.
     """
     path = Path(path)
     return _parse(path, _read_bytes(path), input_shape)
