@@ -58,16 +58,16 @@ def run(config: RunConfig, out_dir: str | Path, *, progress: Progress | None = N
         rows, failures = [], []
         recipes = resolve_names(config.compress.recipes, RECIPE_DIR, "recipe")
         with progress.stage("compress", f"{len(recipes)} recipes"):
-            for path in progress.bar(recipes, "recipes"):
+            for path in progress.bar(recipes, "recipe", label=_stem):
                 result = _variant(path, reference, out / "variants", config, data, progress, failures)
                 if result is not None:
                     rows += _rows(result, "reference" if path.stem == "float32" else "compressed")
         baselines = resolve_names(config.baselines.names, BASELINE_DIR, "baseline")
         with progress.stage("baselines", f"{len(baselines)} models"):
-            for path in progress.bar(baselines, "baselines"):
+            for path in progress.bar(baselines, "baseline", label=_stem):
                 rows += _baseline_rows(path, config, out, progress, failures)
         with progress.stage("assess", f"{len(rows)} artifacts x {len(hw)} devices"):
-            assessed = [_assess(row, hw, config, out) for row in progress.bar(rows, "artifacts")]
+            assessed = [_assess(row, hw, config, out) for row in progress.bar(rows, "artifact", label=_row_name)]
         with progress.stage("report"):
             from .report import render_report
 
@@ -175,6 +175,14 @@ def _summary(config: RunConfig, rows: list[ArtifactRow], hw: list[Any], out: Pat
     )
     return Summary(run=run_info, profiles=tuple(budget(h) for h in hw),
                    variants=tuple(entry(r, out) for r in rows))
+
+
+def _stem(path: Path) -> str:
+    return path.stem
+
+
+def _row_name(row: ArtifactRow) -> str:
+    return row.name
 
 
 def _now() -> str:

@@ -11,7 +11,7 @@ import contextlib
 import json
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TextIO, TypeVar
 
@@ -48,12 +48,14 @@ class Progress:
             self.timings[name] = self.timings.get(name, 0.0) + dt
             self.event("stage_end", f"{name} done in {dt:.1f} s", stage=name, seconds=round(dt, 3))
 
-    def bar(self, items: Iterable[T], desc: str, total: int | None = None) -> Iterator[T]:
-        """A progress bar on a TTY (or plain per-item lines otherwise)."""
+    def bar(self, items: Iterable[T], desc: str, total: int | None = None,
+            label: Callable[[T], str] = str) -> Iterator[T]:
+        """A progress bar on a TTY (or plain per-item lines, named by ``label``, otherwise)."""
         if self.quiet or self.log_json or not self.stream.isatty():
             items = list(items)
             for i, item in enumerate(items, 1):
-                self.event("item", f"{desc} {i}/{len(items)}: {item}", desc=desc, index=i, total=len(items))
+                self.event("item", f"{desc} {i}/{len(items)}: {label(item)}", desc=desc, index=i,
+                           total=len(items))
                 yield item
             return
         from tqdm import tqdm
