@@ -12,7 +12,6 @@ file contents, labels, split membership), so runs can prove which data they saw.
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -243,7 +242,3 @@ def _rel(path: Path, root: Path) -> str:
     except ValueError:
         return str(path)
 
-
-def class_balance(split: Split, classes: Sequence[str]) -> Counter[str]:
-    """Counts per class name of a split (convenience for reports)."""
-    return Counter({c: n for c, n in split.class_counts(classes).items()})
