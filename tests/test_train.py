@@ -116,6 +116,25 @@ def _weight_recorder():
     return Recorder()
 
 
+def test_precise_bn_sets_moving_statistics_to_the_training_statistics():
+    from sercompress.tf_env import keras
+    from sercompress.train import recalibrate_batchnorm
+
+    k = keras()
+    inp = k.Input((8, 6, 1))
+    conv = k.layers.Conv2D(4, 3, padding="same", name="conv")
+    bn = k.layers.BatchNormalization(name="bn")
+    model = k.Model(inp, bn(conv(inp)))
+    x = (np.random.default_rng(1).normal(size=(32, 8, 6, 1)) * 3 + 2).astype(np.float32)
+    feats = conv(x).numpy()
+    assert not np.allclose(bn.moving_mean.numpy(), feats.mean(axis=(0, 1, 2)), atol=0.05)
+    # two batches of 16 cover all 32 clips: the average of the batch means is the overall mean
+    assert recalibrate_batchnorm(model, x, batches=2, batch_size=16, seed=0) == 1
+    np.testing.assert_allclose(bn.moving_mean.numpy(), feats.mean(axis=(0, 1, 2)), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(bn.moving_variance.numpy(), feats.var(axis=(0, 1, 2)), rtol=0.2)
+    assert bn.momentum == pytest.approx(0.99)
+
+
 @pytest.mark.slow
 def test_fit_restores_the_best_validation_epoch_and_logs_each_epoch():
     model, data, rec = _tiny_model(), _tiny_data(), _weight_recorder()
