@@ -56,7 +56,7 @@ class BaselineSpec(FrozenModel):
     input_type: Literal["mfcc", "spectrogram", "mel_spectrogram"] = "mfcc"
     description: str = ""
     notes: str = ""
-    hparams: dict[str, HParam] = {}
+    hparams: dict[str, HParam] = Field(default_factory=dict)
     paper: PaperRef
     reported: ReportedFigure
 

@@ -4,9 +4,22 @@ from __future__ import annotations
 
 import pytest
 
-from sercompress.report.summary import (Accuracy, Artifact, FitCheck, HardwareBudget, HostLatency,
-                                        LayerFigure, MachineInfo, ProfileFit, PublishedFigure, RunInfo,
-                                        Sizes, Summary, VariantEntry, Verification)
+from sercompress.report.summary import (
+    Accuracy,
+    Artifact,
+    FitCheck,
+    HardwareBudget,
+    HostLatency,
+    LayerFigure,
+    MachineInfo,
+    ProfileFit,
+    PublishedFigure,
+    RunInfo,
+    Sizes,
+    Summary,
+    VariantEntry,
+    Verification,
+)
 
 CLASSES = ("angry", "happy", "neutral", "sad")
 PROFILES = (

@@ -8,9 +8,9 @@ import pytest
 from conftest import make_summary
 
 from sercompress.cli import main
+from sercompress.errors import ConfigError
 from sercompress.report.compare import Tolerance, compare_summaries, load_tolerance
 from sercompress.report.summary import Summary
-from sercompress.errors import ConfigError
 
 
 def _with(summary: Summary, name: str, **updates) -> Summary:

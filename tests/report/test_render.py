@@ -11,11 +11,14 @@ from conftest import PROFILES, make_summary
 
 from sercompress.report import render_report
 from sercompress.report.conclusion import conclusion_text
-from sercompress.report.select import (best_on_smallest_device, pareto_front, smallest_keeping_accuracy,
-                                       unfit_profiles)
+from sercompress.report.select import (
+    best_on_smallest_device,
+    pareto_front,
+    smallest_keeping_accuracy,
+    unfit_profiles,
+)
 from sercompress.report.summary import HardwareBudget, Summary
 from sercompress.report.tables import CSV_COLUMNS, to_csv
-
 
 #: Two profiles some variant fits, and one nothing fits (the report must say so, not plot nothing).
 WITH_SPECK = (*PROFILES, HardwareBudget(name="speck", flash_bytes=10_000, ram_bytes=4_000, latency_ms=1.0))

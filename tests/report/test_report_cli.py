@@ -22,7 +22,8 @@ sys.exit(rc)
 
 def test_report_rerenders_without_tensorflow(tmp_path):
     make_summary().save(tmp_path)
-    out = subprocess.run([sys.executable, "-c", CODE, str(tmp_path)], capture_output=True, text=True, timeout=120)
+    out = subprocess.run([sys.executable, "-c", CODE, str(tmp_path)], capture_output=True, text=True, timeout=120,
+                         check=False)
     assert out.returncode == 0, out.stderr
     assert "HEAVY=\n" in out.stdout  # nothing heavy was imported
     written = json.loads(out.stdout.split("HEAVY=")[0])

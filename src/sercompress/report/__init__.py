@@ -13,7 +13,7 @@ from pathlib import Path
 from ..storage import atomic_write_text
 from .summary import SCHEMA_VERSION, SUMMARY_FILE, Summary, SummaryError
 
-__all__ = ["SCHEMA_VERSION", "Summary", "SummaryError", "ReportFiles", "render_report"]
+__all__ = ["SCHEMA_VERSION", "ReportFiles", "Summary", "SummaryError", "render_report"]
 
 
 @dataclass(frozen=True)

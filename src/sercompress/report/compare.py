@@ -55,7 +55,7 @@ class Tolerance(FrozenModel):
     #: variants allowed to be missing from the candidate (e.g. a recipe deliberately dropped)
     allow_removed: tuple[str, ...] = ()
     #: per-variant overrides, ``[variants.<name>]``
-    variants: dict[str, VariantTolerance] = {}
+    variants: dict[str, VariantTolerance] = Field(default_factory=dict)
 
     def for_variant(self, name: str) -> Tolerance:
         o = self.variants.get(name)

@@ -7,8 +7,14 @@ fits) rather than inventing one.
 
 from __future__ import annotations
 
-from .select import (UA_KEEP_POINTS, best_on_smallest_device, largest_baseline,
-                     smallest_keeping_accuracy, ua, unfit_profiles)
+from .select import (
+    UA_KEEP_POINTS,
+    best_on_smallest_device,
+    largest_baseline,
+    smallest_keeping_accuracy,
+    ua,
+    unfit_profiles,
+)
 from .summary import Summary
 from .tables import kib, pct
 

@@ -14,8 +14,15 @@ from collections.abc import Sequence
 from . import plots
 from .select import best_on_smallest_device, fitting, unfit_profiles
 from .summary import Summary, VariantEntry
-from .tables import (PUBLISHED_CAVEAT, budgets_grid, fit_grid, intro_line, published_grid,
-                     timings_grid, variants_grid)
+from .tables import (
+    PUBLISHED_CAVEAT,
+    budgets_grid,
+    fit_grid,
+    intro_line,
+    published_grid,
+    timings_grid,
+    variants_grid,
+)
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2em auto;max-width:1200px;

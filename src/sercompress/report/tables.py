@@ -75,7 +75,7 @@ def pct(x: float | None) -> str:
     return "n/a" if x is None else f"{100 * x:.1f}"
 
 
-def kib(n: int | float | None) -> str:
+def kib(n: float | None) -> str:
     if n is None:
         return "n/a"
     return f"{n / 1024:,.1f} KiB" if n < 1024 * 1024 else f"{n / 1024 / 1024:,.2f} MiB"
@@ -90,7 +90,7 @@ def ms(x: float | None) -> str:
 
 
 def md_table(header: Sequence[str], rows: Iterable[Sequence[Any]] = ()) -> str:
-    esc = lambda c: str(c).replace("|", "\\|").replace("\n", " ")  # noqa: E731
+    esc = lambda c: str(c).replace("|", "\\|").replace("\n", " ")
     lines = ["| " + " | ".join(map(esc, header)) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(map(esc, r)) + " |" for r in rows]
     return "\n".join(lines)
