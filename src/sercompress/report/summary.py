@@ -19,11 +19,11 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from ..errors import SercompressError
 from ..storage import atomic_write_text
-from ..tomlconfig import validation_message
+from ..tomlconfig import FrozenModel, validation_message
 
 SCHEMA_VERSION = 1
 SUMMARY_FILE = "summary.json"
@@ -38,10 +38,8 @@ class SummaryError(SercompressError):
     """A summary.json is missing, unreadable, or of another schema version."""
 
 
-class Record(BaseModel):
-    """Base of every summary record: immutable, unknown keys are errors (typos fail loudly)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
+#: Every summary record is immutable and refuses unknown keys (a typo fails loudly).
+Record = FrozenModel
 
 
 class MachineInfo(Record):
@@ -55,14 +53,14 @@ class RunInfo(Record):
     """What was run, where, and how long each stage took."""
 
     config_name: str
-    config: dict[str, Any] = {}        # the run config's content, as loaded
+    config: dict[str, Any] = Field(default_factory=dict)  # the run config's content, as loaded
     dataset: str
     classes: tuple[str, ...] = ()
     seed: int = 0
     fold: int | None = None
-    package_versions: dict[str, str] = {}
+    package_versions: dict[str, str] = Field(default_factory=dict)
     machine: MachineInfo = MachineInfo()
-    timings_s: dict[str, float] = {}   # stage -> wall seconds
+    timings_s: dict[str, float] = Field(default_factory=dict)  # stage -> wall seconds
     started_at: str | None = None      # ISO 8601, UTC
     finished_at: str | None = None
 
@@ -89,7 +87,7 @@ class Accuracy(Record):
     ua: float = Field(ge=0, le=1)
     wa: float = Field(ge=0, le=1)
     f1: float = Field(ge=0, le=1)
-    confusion: list[list[int]] = []   # confusion[true][pred]
+    confusion: list[list[int]] = Field(default_factory=list)  # confusion[true][pred]
     classes: tuple[str, ...] = ()
     n: int | None = None
     source: str = "tflite"
@@ -98,7 +96,7 @@ class Accuracy(Record):
 class Sizes(Record):
     file_bytes: int = Field(ge=0)
     gzip_bytes: int = Field(ge=0)
-    weight_bytes_by_dtype: dict[str, int] = {}
+    weight_bytes_by_dtype: dict[str, int] = Field(default_factory=dict)
 
 
 class HostLatency(Record):
