@@ -38,6 +38,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--loss", default="cross_entropy", choices=["cross_entropy", "focal"])
     train.add_argument("--select-on", default="val_ua", choices=["val_ua", "val_loss"],
                        help="validation figure that picks the epoch kept (default: val_ua)")
+    train.add_argument("--precise-bn-batches", type=int, default=8,
+                       help="training batches that recompute BatchNorm statistics before each validation "
+                            "(default: 8; 0 = Keras moving averages only, as in the paper)")
     train.add_argument("--seed", type=int, default=0,
                        help="seed of training and of the validation-speaker choice (default: 0)")
     p.add_argument("--quiet", action="store_true", help="no per-epoch lines")
@@ -75,7 +78,7 @@ def _configs(args: argparse.Namespace):
 
     classes = tuple(c.strip() for c in args.classes.split(",") if c.strip()) if args.classes else None
     train_kw = {"batch_size": args.batch_size, "learning_rate": args.learning_rate, "loss": args.loss,
-                "seed": args.seed, "select_on": args.select_on}
+                "seed": args.seed, "select_on": args.select_on, "precise_bn_batches": args.precise_bn_batches}
     if args.epochs is not None:
         train_kw["epochs"] = args.epochs
     try:
