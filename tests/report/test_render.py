@@ -106,3 +106,10 @@ def test_nothing_fits_and_no_reference():
     assert "even `prune80_int8` misses (flash:" in text
     assert best_on_smallest_device(s) is None
     assert to_csv(s).count("\n") == 1 + len(s.variants)
+
+
+def test_conclusion_without_hardware_profiles():
+    s = make_summary(profiles=())
+    assert smallest_keeping_accuracy(s).name == "prune50_int8"
+    text = conclusion_text(s)
+    assert "within 1 point of float32 is `prune50_int8`" in text and "fits a device" not in text

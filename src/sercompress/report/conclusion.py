@@ -56,7 +56,8 @@ def _pick_sentence(summary: Summary, name: str, points: float) -> str:
     if ref is None or ua(ref) is None or ua(v) is None:
         return ""
     ratio = ref.sizes.gzip_bytes / max(v.sizes.gzip_bytes, 1)
-    s = (f"The smallest variant that keeps UA within {points:g} point{'' if points == 1 else 's'} of float32 and fits a device is "
+    where = " and fits a device" if summary.profiles else ""
+    s = (f"The smallest variant that keeps UA within {points:g} point{'' if points == 1 else 's'} of float32{where} is "
          f"`{v.name}`: UA {pct(ua(v))} % ({100 * (ua(v) - ua(ref)):+.1f} points), "
          f"{kib(v.sizes.gzip_bytes)} gzipped, {ratio:.1f}x smaller than float32")
     base = largest_baseline(summary)

@@ -58,14 +58,18 @@ def best_on_smallest_device(summary: Summary) -> tuple[VariantEntry, HardwareBud
 
 
 def smallest_keeping_accuracy(summary: Summary, points: float = UA_KEEP_POINTS) -> VariantEntry | None:
-    """Smallest (gzip) non-baseline variant within ``points`` UA of float32 that fits some device."""
+    """Smallest (gzip) non-baseline variant within ``points`` UA of float32 that fits some device.
+
+    The float32 reference itself qualifies: if nothing smaller keeps accuracy, that is the answer.
+    """
     ref = summary.reference()
     if ref is None or ua(ref) is None:
         return None
     floor = ua(ref) - points / 100.0
+    must_fit = bool(summary.profiles)  # without hardware profiles, "fits a device" cannot apply
     cands = [v for v in summary.variants
              if v.family != "baseline" and ua(v) is not None and ua(v) >= floor - 1e-12
-             and any(f.fits for f in v.fits)]
+             and (not must_fit or any(f.fits for f in v.fits))]
     return min(cands, key=lambda v: (v.sizes.gzip_bytes, -ua(v)), default=None)
 
 
