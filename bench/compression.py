@@ -10,7 +10,8 @@ output channel, and the wall time of the variant. Then the targets:
 * ptq-int8 and qat-int8 within 1.0 point UA of float32 at >= 3.7x smaller raw;
 * prune80-cluster16-qat >= 12x smaller in gzip bytes with UA within 2.0 points.
 
-    python bench/compression.py [--run-dir DIR] [--out DIR] [--epochs-scale 1.0] [--recipes a,b]
+    python bench/compression.py [--run-dir DIR] [--out DIR] [--train-epochs N] [--epochs-scale 1.0]
+                                [--recipes a,b]
 
 The synthetic corpus is not speech from people: accuracies are only meaningful
 relative to float32.
@@ -38,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     from sercompress.progress import Progress
 
     progress = Progress(quiet=not args.verbose)
-    reference = reference_run(Path(args.run_dir), Path(args.cache_dir), progress)
+    reference = reference_run(Path(args.run_dir), Path(args.cache_dir), args.train_epochs, progress)
     print(f"reference {reference.run_dir}: Keras test UA {reference.metrics.ua:.3f}, "
           f"WA {reference.metrics.wa:.3f}", flush=True)
     data = reference.data(cache_dir=args.cache_dir)
@@ -97,16 +98,18 @@ def print_targets(rows: dict[str, dict]) -> None:
               f"{'raw' if measure == 'file_bytes' else 'gzip'} (>= {ratio}x): {'MET' if ok else 'MISSED'}")
 
 
-def reference_run(run_dir: Path, cache_dir: Path, progress):
-    """A finished reference in ``run_dir``, trained there with the defaults if missing."""
+def reference_run(run_dir: Path, cache_dir: Path, epochs: int | None, progress):
+    """A finished reference in ``run_dir``, trained there (default recipe) if missing."""
     from sercompress.dataset import DataConfig
     from sercompress.storage import is_done
     from sercompress.train import TrainConfig, load_reference, train_reference
 
     if is_done(run_dir):
         return load_reference(run_dir)
-    print(f"training the reference into {run_dir} (default synthetic corpus, default epochs) ...", flush=True)
-    return train_reference(DataConfig(cache_dir=str(cache_dir)), TrainConfig(), run_dir, progress=progress)
+    train = TrainConfig() if epochs is None else TrainConfig(epochs=epochs)
+    print(f"training the reference into {run_dir} (default synthetic corpus, {train.epochs} epochs) ...",
+          flush=True)
+    return train_reference(DataConfig(cache_dir=str(cache_dir)), train, run_dir, progress=progress)
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -114,6 +117,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--run-dir", default=".cache/bench/reference", help="reference run directory (reused or trained)")
     p.add_argument("--out", default=".cache/bench/variants", help="variant output root")
     p.add_argument("--cache-dir", default=".cache", help="feature / corpus cache")
+    p.add_argument("--train-epochs", type=int, default=None, help="reference epochs if it must be trained "
+                   "(default: the training recipe's 30)")
     p.add_argument("--epochs-scale", type=float, default=1.0, help="scale every recipe's fine-tuning epochs")
     p.add_argument("--recipes", default="", help="comma-separated subset (default: every shipped recipe)")
     p.add_argument("--json", default="", help="also write every variant record to this JSON file")

@@ -82,13 +82,12 @@ def data() -> SimpleNamespace:
 
 
 @pytest.fixture(scope="session")
-def reference(tmp_path_factory) -> FakeReference:
+def reference(tmp_path_factory, data) -> FakeReference:
     """A tiny model trained for a few epochs: a stand-in for a reference run directory."""
-    from sercompress.progress import Progress
-    from sercompress.train import fit, weights_sha256
+    from sercompress.tf_env import keras
+    from sercompress.train import weights_sha256
 
-    data = tiny_data()
     model = tiny_model()
-    fit(model, data, epochs=8, learning_rate=1e-2, batch_size=16, select_best=False,
-        progress=Progress(quiet=True))
+    model.compile(optimizer=keras().optimizers.Adam(1e-2), loss="sparse_categorical_crossentropy")
+    model.fit(data.train.x, data.train.y, batch_size=16, epochs=8, verbose=0)
     return FakeReference(tmp_path_factory.mktemp("ref"), model.get_weights(), weights_sha256(model), data)

@@ -24,10 +24,6 @@ frequency = 1
 finetune = { epochs = 1, learning_rate = 1e-3, batch_size = 16 }
 """
 
-FLOAT = """schema_version = 1
-name = "tiny-float"
-int8_deployment = false
-"""
 
 
 def recipe(tmp_path, text):
@@ -98,19 +94,17 @@ def test_interrupted_variant_resumes_from_step_checkpoint(pruned_variant, refere
     assert again.artifact_sha256["tflite"] == result.artifact_sha256["tflite"]
 
 
-def test_corrupted_variant_is_recomputed(reference, tmp_path):
-    r = recipe(tmp_path, FLOAT)
-    first = run_recipe(r, reference, tmp_path / "out", progress=quiet()[0])
-    assert set(first.artifacts) == {"tflite", "onnx"}  # int8_deployment = false
-    first.artifacts["tflite"].write_bytes(b"TFL3 garbage")
+def test_corrupted_variant_is_recomputed(pruned_variant, reference):
+    result, path = pruned_variant
+    result.artifacts["tflite"].write_bytes(b"TFL3 garbage")
     with pytest.raises(ArtifactError, match="sha256"):
-        load_variant(first.directory)
+        load_variant(result.directory)
     progress, log = quiet()
-    second = run_recipe(r, reference, tmp_path / "out", progress=progress)
+    again = run_recipe(path, reference, result.directory.parent, progress=progress)
     assert "corrupted" in log.getvalue()
     # TFLite conversion is deterministic (tf2onnx embeds run-specific names, so not ONNX)
-    assert second.artifact_sha256["tflite"] == first.artifact_sha256["tflite"]
-    assert load_variant(second.directory).artifact_sha256 == second.artifact_sha256
+    assert again.artifact_sha256["tflite"] == result.artifact_sha256["tflite"]
+    assert load_variant(again.directory).artifact_sha256 == again.artifact_sha256
 
 
 def test_load_variant_refuses_unfinished_directory(tmp_path):

@@ -27,3 +27,12 @@ def model():
 @pytest.fixture(scope="session")
 def batch() -> np.ndarray:
     return np.random.default_rng(0).normal(size=(24, *SHAPE)).astype(np.float32)
+
+
+@pytest.fixture(scope="session")
+def float_file(model, tmp_path_factory):
+    """The model converted once to a float32 .tflite file."""
+    from sercompress.export.tflite import to_tflite
+    from sercompress.storage import atomic_write_bytes
+
+    return atomic_write_bytes(tmp_path_factory.mktemp("float") / "m.tflite", to_tflite(model))

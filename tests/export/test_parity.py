@@ -25,15 +25,14 @@ def test_shape_mismatch_is_a_broken_export():
 
 
 @pytest.mark.slow
-def test_float_export_agrees_and_a_different_model_does_not(model, batch, tmp_path):
+def test_float_export_agrees_and_a_different_model_does_not(model, batch, float_file, tmp_path):
     from sercompress.export.runtime import predict_keras
     from sercompress.export.tflite import to_tflite
     from sercompress.storage import atomic_write_bytes
     from sercompress.tf_env import keras
 
-    path = atomic_write_bytes(tmp_path / "m.tflite", to_tflite(model))
     ref = predict_keras(model, batch)
-    parity, probs = check_artifact(ref, path, batch)
+    parity, probs = check_artifact(ref, float_file, batch)
     assert parity.top1_agreement >= 0.99 and parity.max_abs_diff < 1e-4 and probs.shape == ref.shape
     # a "broken export": the classifier's outputs wired to the wrong classes
     other = keras().models.clone_model(model)

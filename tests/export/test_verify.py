@@ -41,11 +41,8 @@ def test_check_claim_reports_each_broken_claim():
 
 
 @pytest.mark.slow
-def test_unpruned_file_labelled_pruned_is_an_artifact_error(model, batch, tmp_path):
-    from sercompress.export.tflite import to_tflite
-    from sercompress.storage import atomic_write_bytes
-
-    path = atomic_write_bytes(tmp_path / "m.tflite", to_tflite(model))
+def test_unpruned_file_labelled_pruned_is_an_artifact_error(float_file):
+    path = float_file
     with pytest.raises(ArtifactError, match="claims 80%") as err:
         verify_tflite(path, [Claim(sparsity=0.8)])
     assert err.value.path == path

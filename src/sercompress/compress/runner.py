@@ -12,8 +12,9 @@ Outputs live in ``OUT/<recipe-name>-<hash>/`` where the hash covers the recipe
 content, reference weights, data fingerprint (data + feature config), package
 version and epoch scaling. Every file is written atomically, ``DONE`` last; a
 finished variant is reused after its artifact hashes are checked, a corrupted
-one is recomputed, and an interrupted one resumes from the last finished
-training step (stripped weights are checkpointed after each step).
+one is recomputed (its files; the training steps resume from their weight
+checkpoints), and an interrupted one resumes from the last finished training
+step (stripped weights are checkpointed after each step).
 """
 
 from __future__ import annotations
@@ -169,9 +170,13 @@ def _apply_steps(recipe: Recipe, reference: Any, data: Any, vdir: Path, epochs_s
         steps.append({"type": step.type, "epochs": epochs})
         ckpt = vdir / "steps" / f"{i}-{step.type}.weights.h5"
         if ckpt.is_file() and getattr(tech, "checkpointable", True):
-            model.load_weights(str(ckpt))
-            progress.info(f"{recipe.name}: step {i} ({step.type}) resumed from {ckpt.name}")
-            continue
+            try:
+                model.load_weights(str(ckpt))
+                progress.info(f"{recipe.name}: step {i} ({step.type}) resumed from {ckpt.name}")
+                continue
+            except Exception as e:  # h5py / Keras errors on a damaged file: train the step again
+                progress.info(f"{recipe.name}: checkpoint {ckpt.name} unreadable ({e}); training again")
+                ckpt.unlink()
         if epochs:
             progress.info(f"{recipe.name}: step {i} ({step.type}), {epochs} fine-tuning epoch(s)")
         model = tech.strip(tech.apply(model, step, ctx))
@@ -259,9 +264,10 @@ def _record(result: VariantResult) -> dict[str, Any]:
 
 
 def _clear(vdir: Path) -> None:
-    """Remove a corrupted variant's outputs (not the lock we hold)."""
+    """Remove a corrupted variant's outputs, keeping the lock we hold and the step
+    checkpoints (an unreadable checkpoint is retrained when it is loaded)."""
     for p in vdir.iterdir():
-        if p.name == ".lock":
+        if p.name in (".lock", "steps"):
             continue
         if p.is_dir():
             shutil.rmtree(p)
