@@ -176,7 +176,9 @@ def _run_tflite(blob: bytes, x: np.ndarray):
 #: Narrow versions of the shipped hyper-parameters: the same builders and op types, a
 #: fraction of the conversion time (tf2onnx and int8 calibration scale with the weights).
 NARROW = {
-    "cnn_lstm_2d": {"blocks": [[8, [2, 2]], [8, [2, 2]], [16, [2, 2]], [16, [2, 1]]], "lstm_units": 16},
+    # unroll=False: the fused recurrent op (needs the fixed batch-1 signature used here)
+    "cnn_lstm_2d": {"blocks": [[8, [2, 2]], [8, [2, 2]], [16, [2, 2]], [16, [2, 1]]], "lstm_units": 16,
+                    "unroll": False},
     "attention_cnn": {"parallel_filters": 4, "stack": [[8, True], [16, True], [16, False]], "heads": 2,
                       "key_dim": 8},
     "vgg_cnn": {"blocks": [[4, 1], [8, 1], [8, 2], [16, 2]], "dense_units": [16, 16]},
@@ -212,3 +214,23 @@ def test_converts_to_tflite_float_int8_and_onnx(specs, name):
     sess = ort.InferenceSession(to_onnx(model), providers=["CPUExecutionProvider"])
     got = sess.run(None, {sess.get_inputs()[0].name: x})[0]
     np.testing.assert_allclose(got, want, atol=1e-4)
+
+
+@pytest.mark.slow
+def test_unrolled_lstm_converts_through_the_suite_exporter(specs):
+    """The shipped cnn_lstm_2d (unroll = true) converts with the exporter's dynamic batch, full int8 with int8 I/O."""
+    from sercompress.export.tflite import to_tflite
+
+    spec = specs["cnn_lstm_2d"]
+    assert spec.hparams["unroll"] is True
+    hp = {**spec.hparams, **NARROW["cnn_lstm_2d"], "unroll": True}
+    model = build_model(spec.model, shape_of(spec), N_CLASSES, **hp)
+    rep = np.random.default_rng(2).standard_normal((8, *shape_of(spec))).astype("float32")
+    from ai_edge_litert.interpreter import Interpreter
+
+    it = Interpreter(model_content=to_tflite(model, "int8", rep, int8_io=True))
+    it.allocate_tensors()
+    ops = {d["op_name"] for d in it._get_ops_details()}
+    assert {"FULLY_CONNECTED", "LOGISTIC", "TANH"} <= ops and "UNIDIRECTIONAL_SEQUENCE_LSTM" not in ops
+    assert not any(o.startswith("Flex") or o == "CUSTOM" for o in ops)
+    assert it.get_input_details()[0]["dtype"] == np.int8

@@ -5,8 +5,10 @@ registered by name so that ``baselines/*.toml`` files can point at it and the
 pipeline trains, exports and profiles it with exactly the code it uses for the
 reference. Only layers that convert to TFLite builtins (float and full int8)
 and to ONNX opset 17 are used: no Lambda layers (they would also break
-``safe_mode`` loading), no Flex ops. The LSTM is ``unroll=False`` so the
-converter fuses it into ``UNIDIRECTIONAL_SEQUENCE_LSTM``.
+``safe_mode`` loading), no Flex ops. The LSTM is a plain ``tf_keras`` LSTM:
+fused into ``UNIDIRECTIONAL_SEQUENCE_LSTM`` from a fixed-batch signature, or
+unrolled (``unroll=True``, what ``baselines/cnn_lstm_2d.toml`` ships) for a
+dynamic-batch exporter.
 
 The three models are deliberately *larger in parameters* than Light-SERNet
 (462,468) while their multiply-accumulates stay within ~1.5x of its 160 M, so
@@ -49,6 +51,7 @@ def cnn_lstm_2d(
     n_classes: int,
     blocks: Sequence[Block] = ((64, (2, 2)), (64, (2, 2)), (128, (2, 2)), (128, (2, 1))),
     lstm_units: int = 256,
+    unroll: bool = False,
     name: str = "cnn_lstm_2d",
 ):
     """2D CNN-LSTM of Zhao, Mao and Chen (Biomed. Signal Process. Control 2019).
@@ -59,6 +62,12 @@ def cnn_lstm_2d(
     utterances; on 3 s of 40 MFCCs that leaves one time step, so here the
     pools are (2,2), (2,2), (2,2), (2,1) and the frequency x channel plane of
     each of the remaining frames is the LSTM's input vector.
+
+    ``unroll=False`` keeps one recurrent op, which the TFLite converter fuses
+    into ``UNIDIRECTIONAL_SEQUENCE_LSTM`` (float and int8) but only from a
+    fixed-batch signature; with a dynamic batch dimension it fails on
+    ``TensorListReserve``. ``unroll=True`` (same weights, same maths) unrolls the
+    few time steps into plain builtins that convert from any signature.
     """
     k = keras()
     layers = k.layers
@@ -74,7 +83,7 @@ def cnn_lstm_2d(
         x = layers.MaxPooling2D(pool_size=tuple(pool), name=f"lflb{i}_pool")(x)
     _, steps, bins, channels = x.shape
     x = layers.Reshape((int(steps), int(bins) * int(channels)), name="to_sequence")(x)
-    x = layers.LSTM(int(lstm_units), unroll=False, name="lstm")(x)
+    x = layers.LSTM(int(lstm_units), unroll=bool(unroll), name="lstm")(x)
     outputs = layers.Dense(n_classes, activation="softmax", name="classifier")(x)
     return k.Model(inputs, outputs, name=name)
 
