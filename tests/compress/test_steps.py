@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sercompress.compress.recipe import ClusterStep, Finetune, PruneStep, PtqStep, QatStep
+from sercompress.compress.recipe import (
+    ClusterStep,
+    Finetune,
+    PruneStep,
+    PtqStep,
+    QatStep,
+)
 from sercompress.compress.registry import StepContext, selected_layers, technique_for
 from sercompress.errors import RecipeError
 from sercompress.export.verify import satisfies_m_by_n

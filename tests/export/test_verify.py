@@ -6,8 +6,14 @@ import numpy as np
 import pytest
 
 from sercompress.errors import ArtifactError
-from sercompress.export.verify import (Claim, artifact_sizes, check_claim, kernel_stats, satisfies_m_by_n,
-                                       verify_tflite)
+from sercompress.export.verify import (
+    Claim,
+    artifact_sizes,
+    check_claim,
+    kernel_stats,
+    satisfies_m_by_n,
+    verify_tflite,
+)
 
 
 def test_kernel_stats_counts_zeros_and_distinct_values_per_output_channel():

@@ -14,8 +14,17 @@ module with an apply / strip pair and are registered by step config type in
 
 from __future__ import annotations
 
-from .recipe import (ClusterStep, Finetune, PruneStep, PtqStep, QatStep, Recipe, load_recipe,
-                     resolve_recipe, shipped_recipes)
+from .recipe import (
+                     ClusterStep,
+                     Finetune,
+                     PruneStep,
+                     PtqStep,
+                     QatStep,
+                     Recipe,
+                     load_recipe,
+                     resolve_recipe,
+                     shipped_recipes,
+)
 from .runner import VariantResult, load_variant, run_recipe
 
 __all__ = [

@@ -12,7 +12,7 @@ from typing import Any
 from ..errors import RecipeError
 from ..export.verify import Claim
 from .recipe import ClusterStep
-from .registry import StepContext, register, tfmot, selected_layers, wrap_layers
+from .registry import StepContext, register, selected_layers, tfmot, wrap_layers
 
 #: recipe spelling -> tfmot CentroidInitialization attribute
 INITS: dict[str, str] = {"kmeans++": "KMEANS_PLUS_PLUS", "linear": "LINEAR",

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..export.verify import Claim
 from .recipe import PruneStep
-from .registry import StepContext, register, tfmot, selected_layers, wrap_layers
+from .registry import StepContext, register, selected_layers, tfmot, wrap_layers
 
 
 def pruning_schedule(step: PruneStep, total_steps: int, steps_per_epoch: int):

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
@@ -137,7 +137,7 @@ class PtqStep(FrozenModel):
         return self
 
 
-Step = Annotated[Union[PruneStep, ClusterStep, QatStep, PtqStep], Field(discriminator="type")]
+Step = Annotated[PruneStep | ClusterStep | QatStep | PtqStep, Field(discriminator="type")]
 STEP_TYPES: tuple[str, ...] = ("prune", "cluster", "qat", "ptq")
 _PYDANTIC_PREFIX = "Value error, "
 

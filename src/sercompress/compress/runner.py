@@ -33,8 +33,16 @@ from .. import __version__
 from ..errors import ArtifactError, RunError
 from ..export.verify import Claim
 from ..progress import Progress
-from ..storage import (atomic_path, atomic_write_bytes, atomic_write_json, content_hash, directory_lock,
-                       is_done, mark_done, sha256_file)
+from ..storage import (
+    atomic_path,
+    atomic_write_bytes,
+    atomic_write_json,
+    content_hash,
+    directory_lock,
+    is_done,
+    mark_done,
+    sha256_file,
+)
 from .recipe import Recipe, load_recipe
 from .registry import StepContext, technique_for
 
@@ -174,7 +182,7 @@ def _apply_steps(recipe: Recipe, reference: Any, data: Any, vdir: Path, epochs_s
                 model.load_weights(str(ckpt))
                 progress.info(f"{recipe.name}: step {i} ({step.type}) resumed from {ckpt.name}")
                 continue
-            except Exception as e:  # h5py / Keras errors on a damaged file: train the step again
+            except Exception as e:  # noqa: BLE001  (h5py / Keras errors on a damaged file: retrain)
                 progress.info(f"{recipe.name}: checkpoint {ckpt.name} unreadable ({e}); training again")
                 ckpt.unlink()
         if epochs:

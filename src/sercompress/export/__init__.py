@@ -11,4 +11,4 @@ package stays cheap.
 
 from __future__ import annotations
 
-__all__ = ["tflite", "onnx", "runtime", "parity", "verify"]
+__all__ = ["onnx", "parity", "runtime", "tflite", "verify"]

@@ -21,9 +21,9 @@ def to_onnx(model: Any, opset: int = DEFAULT_OPSET) -> bytes:
     """Convert a tf_keras model to a serialized ONNX ModelProto (batch dim dynamic)."""
     if opset < DEFAULT_OPSET:
         raise ValueError(f"opset must be >= {DEFAULT_OPSET}, got {opset}")
-    from ..tf_env import tf
-
     import tf2onnx  # heavy; imported only when exporting
+
+    from ..tf_env import tf
 
     t = tf()
     shape = (None, *tuple(model.input_shape[1:]))

@@ -51,7 +51,7 @@ def run_onnx(path: str | Path, x: np.ndarray, chunk: int = CHUNK) -> np.ndarray:
     opts.log_severity_level = 3
     try:
         sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-    except Exception as e:  # onnxruntime raises its own exception zoo
+    except Exception as e:  # noqa: BLE001  (onnxruntime raises its own exception zoo)
         raise ArtifactError(f"ONNX Runtime cannot load the file: {e}", path=path) from None
     name = sess.get_inputs()[0].name
     outputs = [sess.run(None, {name: np.asarray(x[s:s + chunk], dtype=np.float32)})[0]

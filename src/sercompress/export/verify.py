@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ArtifactError
+from ..errors import ArtifactError, ProfileError
 
 KERNEL_OPS: frozenset[str] = frozenset({"Conv2D", "DepthwiseConv2D", "FullyConnected"})
 #: Allowed shortfall of measured sparsity against the target (prune-80 needs >= 79 %).
@@ -219,10 +219,8 @@ def _read(path: str | Path):
 
     try:
         return read_graph(path)
-    except ArtifactError:
-        raise
-    except Exception as e:  # the reader's own typed error, or a corrupt file
-        raise ArtifactError(f"cannot read the artifact: {e}", path=path) from None
+    except ProfileError as e:  # the reader's error for anything that is not a readable model
+        raise ArtifactError(f"cannot read the artifact: {e.message}", path=path) from None
 
 
 def _kernels(graph) -> list[tuple[str, str, np.ndarray]]:
