@@ -40,6 +40,22 @@ def _png(fig) -> bytes:
     return buf.getvalue()
 
 
+def _plain_log_x(ax) -> None:
+    """Log x axis labelled 150, 300, 1,000 rather than 1.5x10^2 (call after plotting).
+
+    Minor ticks are labelled only when the axis spans less than about a decade
+    and a half, where there would otherwise be one label or none.
+    """
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    ax.set_xscale("log")
+    fmt = FuncFormatter(lambda x, _: f"{x:,.0f}" if x >= 1 else f"{x:g}")
+    ax.xaxis.set_major_formatter(fmt)
+    lo, hi = ax.get_xlim()
+    ax.xaxis.set_minor_formatter(fmt if hi / max(lo, 1e-12) < 30 else NullFormatter())
+    ax.tick_params(axis="x", which="minor", labelsize=7)
+
+
 def _scatter_families(ax, variants: Sequence[VariantEntry], x_of, label_points: bool = True) -> None:
     for fam, style in FAMILY_STYLE.items():
         pts = [(x_of(v), 100 * ua(v), v.name) for v in variants
@@ -64,7 +80,7 @@ def pareto_png(summary: Summary) -> bytes | None:
     front = pareto_front(variants)
     ax.step([v.sizes.gzip_bytes / 1024 for v in front], [100 * ua(v) for v in front], where="post",
             color="#2ca02c", linestyle="--", label="Pareto front", zorder=2)
-    ax.set_xscale("log")
+    _plain_log_x(ax)
     ax.set_xlabel("gzip size (KiB, log scale)")
     ax.set_ylabel("UA (%)")
     ax.set_title("Size vs accuracy")
@@ -85,7 +101,7 @@ def latency_png(summary: Summary, profile: HardwareBudget) -> bytes | None:
     if profile.latency_ms is not None:
         ax.axvline(profile.latency_ms, color="#d62728", linestyle=":", label=f"budget {profile.latency_ms:g} ms")
     sources = sorted({v.fit_on(profile.name).latency_source for v in have})
-    ax.set_xscale("log")
+    _plain_log_x(ax)
     ax.set_xlabel(f"latency on {profile.name} (ms, log; source: {', '.join(sources)})")
     ax.set_ylabel("UA (%)")
     ax.set_title(f"{profile.name}: accuracy vs latency")
@@ -110,7 +126,8 @@ def fit_matrix_png(summary: Summary) -> bytes | None:
                 grid[i, j] = 1.0 if f.fits else 0.0
     from matplotlib.colors import ListedColormap
 
-    fig, ax = plt.subplots(figsize=(max(5.0, 2.0 + 1.8 * len(profiles)), 1.2 + 0.38 * len(summary.variants)))
+    fig, ax = plt.subplots(figsize=(min(12.0, max(5.0, 2.0 + 1.4 * len(profiles))),
+                                    1.2 + 0.38 * len(summary.variants)))
     ax.imshow(np.ma.masked_invalid(grid), cmap=ListedColormap(["#f4a6a6", "#a8ddb5"]), vmin=0, vmax=1,
               aspect="auto")
     for i, v in enumerate(summary.variants):
