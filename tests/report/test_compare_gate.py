@@ -129,3 +129,17 @@ def test_shipped_tolerance_file_is_the_default():
 
     shipped = load_tolerance(Path(__file__).resolve().parents[2] / "configs" / "tolerance.toml")
     assert shipped == Tolerance()
+
+
+def test_host_latency_only_compared_on_the_same_machine():
+    ref = make_summary()
+    v = ref.variant("ptq_int8")
+    slower = tuple(h.model_copy(update={"median_ms": h.median_ms * 2}) for h in v.host_latency)
+    cand = _with(ref, "ptq_int8", host_latency=slower)
+    assert [d.metric for d in compare_summaries(cand, ref).regressions] == ["host_litert_median_ms"]
+    other = cand.model_copy(update={"run": cand.run.model_copy(update={
+        "machine": cand.run.machine.model_copy(update={"cpu_model": "CI runner"})})})
+    res = compare_summaries(other, ref)
+    assert res.ok
+    host = next(d for d in res.diffs if d.variant == "ptq_int8" and d.metric == "host_litert_median_ms")
+    assert host.tolerance == "not checked (different machine)"

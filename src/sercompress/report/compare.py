@@ -2,7 +2,7 @@
 
 A regression is a figure that got worse by more than its tolerance: UA drop
 (percentage points), growth of the gzip size, peak RAM, estimated device
-latency or host latency (percent), a variant that no longer fits a hardware
+latency or host latency (percent; host latency only between runs on the same CPU), a variant that no longer fits a hardware
 profile it used to fit, or a variant that disappeared. Tolerances come from a
 TOML file (`configs/tolerance.toml`) whose defaults are what a reviewer would
 accept without a second look; ``inf`` switches a check off (e.g. host latency
@@ -12,7 +12,7 @@ on a shared CI runner). Improvements never fail the gate.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -48,7 +48,8 @@ class Tolerance(FrozenModel):
     ram_growth_pct: float = Field(5.0, ge=0)
     #: largest accepted growth of the per-profile latency (estimated / Vela / measured), percent
     latency_growth_pct: float = Field(10.0, ge=0)
-    #: largest accepted growth of the host LiteRT median latency, percent (noisy: generous default)
+    #: largest accepted growth of the host LiteRT median latency, percent (noisy: generous default);
+    #: only checked when both summaries come from the same CPU model and core count
     host_latency_growth_pct: float = Field(50.0, ge=0)
     #: accept a variant that stops fitting a hardware profile it used to fit
     allow_fit_loss: bool = False
@@ -144,9 +145,10 @@ def compare_summaries(candidate: Summary, reference: Summary, tol: Tolerance | N
     old = {v.name: v for v in reference.variants}
     new = {v.name: v for v in candidate.variants}
     diffs: list[MetricDiff] = []
+    same_machine = _machine_key(candidate) == _machine_key(reference)
     for name, ov in old.items():
         if name in new:
-            diffs += _compare_variant(ov, new[name], tol.for_variant(name))
+            diffs += _compare_variant(ov, new[name], tol.for_variant(name), same_machine)
         else:
             allowed = name in tol.allow_removed
             diffs.append(MetricDiff(name, "variant", "present", "missing", "removed",
@@ -158,12 +160,21 @@ def compare_summaries(candidate: Summary, reference: Summary, tol: Tolerance | N
     return Comparison(candidate_name, reference_name, tuple(diffs), added, removed, tol.model_dump())
 
 
-def _compare_variant(o: VariantEntry, n: VariantEntry, tol: Tolerance) -> list[MetricDiff]:
+def _machine_key(s: Summary) -> tuple[str, int]:
+    return (s.run.machine.cpu_model, s.run.machine.cores)
+
+
+def _compare_variant(o: VariantEntry, n: VariantEntry, tol: Tolerance, same_machine: bool) -> list[MetricDiff]:
     out = [_ua(o, n, tol)]
     out.append(_growth(o.name, "gzip_bytes", o.sizes.gzip_bytes, n.sizes.gzip_bytes, tol.size_growth_pct))
     out.append(_growth(o.name, "peak_ram_bytes", o.peak_ram_bytes, n.peak_ram_bytes, tol.ram_growth_pct))
-    out.append(_growth(o.name, "host_litert_median_ms", o.host_median_ms("litert"),
-                       n.host_median_ms("litert"), tol.host_latency_growth_pct))
+    # Host timings from another CPU say nothing about a regression: compare only like with like.
+    host_limit = tol.host_latency_growth_pct if same_machine else math.inf
+    host = _growth(o.name, "host_litert_median_ms", o.host_median_ms("litert"), n.host_median_ms("litert"),
+                   host_limit)
+    if not same_machine:
+        host = replace(host, tolerance="not checked (different machine)")
+    out.append(host)
     for of in o.fits:
         nf = n.fit_on(of.profile)
         if nf is None:
