@@ -17,6 +17,15 @@ def test_atomic_write_leaves_no_temp_files(tmp_path):
     assert sorted(os.listdir(p.parent)) == ["x.json"]
 
 
+def test_atomic_write_respects_umask(tmp_path):
+    old = os.umask(0o022)
+    try:
+        p = atomic_write_json(tmp_path / "x.json", {})
+    finally:
+        os.umask(old)
+    assert p.stat().st_mode & 0o777 == 0o644
+
+
 def test_atomic_path_does_not_publish_on_failure(tmp_path):
     target = tmp_path / "model.bin"
     with pytest.raises(RuntimeError):
