@@ -1,4 +1,6 @@
 """compare: device latencies that are measurements are gated with the host tolerance."""
+
+
 def test_measured_device_latency_uses_the_host_tolerance():
     """The host profile's latency is a measurement: gated like host timings, not like estimates."""
     from sercompress.report.compare import Tolerance, compare_summaries
