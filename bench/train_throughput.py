@@ -73,8 +73,9 @@ def main() -> None:
     tp = train_throughput(args.clips, args.epochs)
     print(f"light_sernet 3 s MFCC, batch 32: first epoch {tp['first_epoch_s']:.1f} s (graph tracing); "
           f"training {tp['train_clips_per_s']:.0f} clips/s; inference {tp['infer_clips_per_s']:.0f} clips/s")
-    print(f"training {tp['train_clips_per_cpu_s']:.0f} clips per CPU-second (load-independent; "
-          f"x{os.cpu_count()} cores ~ {tp['train_clips_per_cpu_s'] * (os.cpu_count() or 1):.0f} clips/s idle, if it scales)")
+    print(f"training {tp['train_clips_per_cpu_s']:.0f} clips per CPU-second of this process (less sensitive to "
+          f"other load; thread spinning under contention lowers it, so x{os.cpu_count()} cores = "
+          f"{tp['train_clips_per_cpu_s'] * (os.cpu_count() or 1):.0f} clips/s is a rough lower bound when idle)")
     if not args.skip_data:
         d = prepare_times()
         per_epoch = d["train"] / tp["train_clips_per_s"] + d["val"] / tp["infer_clips_per_s"]
