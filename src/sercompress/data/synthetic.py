@@ -98,8 +98,8 @@ class SyntheticSpec:
     n_speakers: int = 10
     per_emotion: int = 22
     seed: int = 0
-    variation: float = 0.6          # scales every per-utterance spread
-    expressiveness: tuple[float, float] = (0.75, 1.2)  # how far an utterance moves from neutral
+    variation: float = 0.5          # scales every per-utterance spread
+    expressiveness: tuple[float, float] = (0.8, 1.2)  # how far an utterance moves from neutral
     snr_db: tuple[float, float] = (8.0, 30.0)
     gain_db: float = 4.0            # +- random recording gain
     max_seconds: float = 3.4
@@ -139,8 +139,8 @@ def make_speakers(spec: SyntheticSpec) -> tuple[Speaker, ...]:
         vtl = rng.uniform(1.12, 1.22) if female else rng.uniform(0.92, 1.04)
         out.append(Speaker(
             name=f"spk{i + 1:02d}{'F' if female else 'M'}", female=female, f0=float(f0), vtl=float(vtl),
-            rate=float(rng.uniform(3.6, 5.0)), tilt=float(rng.normal(0, 0.010)),
-            breath=float(rng.uniform(0.0, 0.12)), expressive=float(rng.uniform(0.75, 1.2))))
+            rate=float(rng.uniform(3.8, 4.8)), tilt=float(rng.normal(0, 0.008)),
+            breath=float(rng.uniform(0.0, 0.10)), expressive=float(rng.uniform(0.85, 1.15))))
     return tuple(out)
 
 
