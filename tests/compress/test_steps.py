@@ -113,3 +113,17 @@ def test_qat_returns_a_quantize_aware_model(reference, ctx):
 def test_ptq_is_a_conversion_option_only(reference, ctx):
     model = reference.fresh_model()
     assert run(PtqStep(mode="int8"), model, ctx) is model
+
+
+def test_batchnorm_recalibration_sets_moving_stats_to_the_data(reference, data):
+    from sercompress.compress.batchnorm import recalibrate_batchnorm
+
+    model = reference.fresh_model()
+    bn = model.get_layer("bn1")
+    bn.moving_mean.assign(np.full(bn.moving_mean.shape, 100.0, np.float32))
+    kernels_before = [w.copy() for w in model.get_layer("conv1").get_weights()]
+    assert recalibrate_batchnorm(model, data.train.x, batch_size=48) == 2
+    conv_out = model.get_layer("conv1")(data.train.x).numpy()
+    assert np.allclose(bn.moving_mean.numpy(), conv_out.mean(axis=(0, 1, 2)), atol=1e-3)
+    assert bn.momentum == 0.99
+    assert all(np.array_equal(a, b) for a, b in zip(model.get_layer("conv1").get_weights(), kernels_before))

@@ -43,6 +43,7 @@ from ..storage import (
     mark_done,
     sha256_file,
 )
+from .batchnorm import recalibrate_batchnorm
 from .recipe import Recipe, load_recipe
 from .registry import StepContext, technique_for
 
@@ -189,6 +190,8 @@ def _apply_steps(recipe: Recipe, reference: Any, data: Any, vdir: Path, epochs_s
             progress.info(f"{recipe.name}: step {i} ({step.type}), {epochs} fine-tuning epoch(s)")
         model = tech.strip(tech.apply(model, step, ctx))
         if epochs and getattr(tech, "checkpointable", True):
+            if recipe.recalibrate_batchnorm:
+                recalibrate_batchnorm(model, data.train.x)
             with atomic_path(ckpt) as tmp:
                 model.save_weights(str(tmp))
     return model, claims, steps
