@@ -1,12 +1,16 @@
 import pytest
 
 from sercompress.errors import ConfigError
-from sercompress.runconfig import CONFIG_DIR, RunConfig, load_run_config
+from sercompress.runconfig import RunConfig, load_run_config, run_config_names
 
 
-@pytest.mark.parametrize("path", sorted(CONFIG_DIR.glob("*.toml")), ids=lambda p: p.stem)
-def test_shipped_configs_load_and_round_trip(path):
-    cfg = load_run_config(path)
+def test_quick_and_default_are_shipped():
+    assert {"quick", "default"} <= set(run_config_names())
+
+
+@pytest.mark.parametrize("name", run_config_names())
+def test_shipped_configs_load_and_round_trip(name):
+    cfg = load_run_config(name)
     assert cfg.schema_version == 1
     assert RunConfig.model_validate(cfg.model_dump()) == cfg
 

@@ -57,13 +57,18 @@ class RunConfig(FrozenModel):
     profiles: ProfileSection = ProfileSection()
 
 
+def run_config_names() -> list[str]:
+    """Shipped run configs (configs/*.toml, without the compare tolerance files)."""
+    return sorted(p.stem for p in CONFIG_DIR.glob("*.toml") if "tolerance" not in p.stem)
+
+
 def load_run_config(name_or_path: str | Path) -> RunConfig:
     """Load `quick`, `default` (shipped in configs/) or a path to a TOML file."""
     path = Path(name_or_path)
     if not path.suffix and not path.exists():
         path = CONFIG_DIR / f"{name_or_path}.toml"
         if not path.is_file():
-            known = sorted(p.stem for p in CONFIG_DIR.glob("*.toml"))
+            known = run_config_names()
             raise ConfigError(f"unknown run config '{name_or_path}'; known: {known} or a path to a .toml file")
     cfg = load_toml_model(path, RunConfig)
     return cfg.model_copy(update={

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import truncate, write_wav
+from .conftest import truncate, write_wav
 
 from sercompress.data.audio import UnusableAudio, read_audio
 from sercompress.errors import DataError

@@ -1,5 +1,5 @@
 import pytest
-from conftest import write_wav
+from .conftest import write_wav
 
 from sercompress.data import CorpusOptions, load_corpus
 from sercompress.errors import DataError

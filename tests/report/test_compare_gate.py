@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import make_summary
+from .conftest import make_summary
 
 from sercompress.cli import main
 from sercompress.errors import ConfigError

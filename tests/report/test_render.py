@@ -7,7 +7,7 @@ import io
 import re
 
 import pytest
-from conftest import PROFILES, make_summary
+from .conftest import PROFILES, make_summary
 
 from sercompress.report import render_report
 from sercompress.report.conclusion import conclusion_text

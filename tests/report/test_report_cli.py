@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from conftest import make_summary
+from .conftest import make_summary
 
 from sercompress.cli import main
 
