@@ -27,7 +27,9 @@ and expressiveness; every utterance draws its parameters around its emotion's
 target with a spread wide enough for classes to overlap (happy and angry most),
 then gets a random recording gain and background noise at a random SNR. The
 spread (``SyntheticSpec``) was tuned so the reference Light-SERNet reaches a
-clearly imperfect speaker-independent accuracy (see README).
+clearly imperfect speaker-independent accuracy: Adam lr 1e-4, batch 32, 30
+epochs (``train.fit``, best epoch on validation), test UA 86.4 % on fold 0 and
+77.8 % on fold 2 (a wider spread gave 71.0 % / 76.7 %, wider still 69.9 %).
 
 Generation is deterministic: utterance ``(speaker, emotion, k)`` is drawn from
 its own ``numpy.random.default_rng([seed, speaker, emotion, k])``. The corpus
