@@ -11,9 +11,7 @@ imported when something has to be computed.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
+import io
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -21,7 +19,7 @@ from typing import Literal
 
 import numpy as np
 
-from .storage import content_hash
+from .storage import atomic_write_bytes, content_hash
 
 InputType = Literal["mfcc", "spectrogram", "mel_spectrogram"]
 INPUT_TYPES: tuple[str, ...] = ("mfcc", "spectrogram", "mel_spectrogram")
@@ -159,15 +157,6 @@ class FeatureCache:
         return arr
 
     def save(self, audio_hash: str, features: np.ndarray) -> Path:
-        path = self.path(audio_hash)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".npy", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.save(f, np.ascontiguousarray(features, dtype=np.float32), allow_pickle=False)
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
-        return path
+        buf = io.BytesIO()
+        np.save(buf, np.ascontiguousarray(features, dtype=np.float32), allow_pickle=False)
+        return atomic_write_bytes(self.path(audio_hash), buf.getvalue())
