@@ -71,14 +71,13 @@ def _profile(path: str) -> Any:
 def _check(static: Any, hw: Any, args: argparse.Namespace) -> Any:
     from functools import partial
 
-    from ..fit import Budget
+    from ..assess import assess_on_device
     from ..profile.host import measure
-    from ..profile.latency import estimate, with_device_ground_truth
 
-    static = with_device_ground_truth(static, hw, cache_dir=args.cache_dir)
     threads = None if args.threads == 0 else args.threads
-    latency = estimate(static, hw, measure=partial(measure, threads=threads, runs=args.runs))
-    return Budget.from_hardware(hw, args.latency_budget_ms).is_satisfied_by(static, latency)
+    _, fit = assess_on_device(static, hw, measure_fn=partial(measure, threads=threads, runs=args.runs),
+                              latency_budget_ms=args.latency_budget_ms, cache_dir=args.cache_dir)
+    return fit
 
 
 def _print(result: Any) -> None:
