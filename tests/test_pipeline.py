@@ -30,11 +30,23 @@ CI_TOLERANCE = ROOT / "configs" / "ci-tolerance.toml"
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 
+def run_quick(out: Path) -> dict:
+    """`sercompress run --config quick` in a fresh process, exactly as `make ci-reference` runs it.
+
+    A fresh process matters: TensorFlow's random-op seeds depend on what the process
+    created before, so only a run from a clean start reproduces the committed reference.
+    """
+    proc = subprocess.run([sys.executable, "-m", "sercompress", "run", "--config", "quick", "--out", str(out),
+                           "--quiet", "--json"], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout)
+
+
 @pytest.fixture(scope="session")
 def quick_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("quick") / "run"
-    outcome = run(load_run_config("quick"), out, progress=Progress(quiet=True))
-    assert outcome.failures == ()
+    outcome = run_quick(out)
+    assert outcome["failures"] == []
     return out
 
 
@@ -74,10 +86,9 @@ def test_figures_come_from_the_artifacts(quick_run):
 
 def test_rerun_only_rerenders(quick_run, tmp_path):
     before = {p: p.stat().st_mtime_ns for p in (quick_run / "reference").iterdir()}
-    progress = Progress(quiet=True)
-    run(load_run_config("quick"), quick_run, progress=progress)
+    timings = run_quick(quick_run)["timings_s"]
     assert {p: p.stat().st_mtime_ns for p in (quick_run / "reference").iterdir()} == before
-    assert progress.timings["reference"] < 10 and progress.timings["compress"] < 30
+    assert timings["reference"] < 10 and timings["compress"] < 30
 
 
 def test_interrupted_run_resumes_only_the_missing_work(quick_run, tmp_path):
@@ -88,8 +99,7 @@ def test_interrupted_run_resumes_only_the_missing_work(quick_run, tmp_path):
     (variant / DONE_MARKER).unlink()
     (resumed / "summary.json").unlink()
     reference_mtime = (resumed / "reference" / "model.keras").stat().st_mtime_ns
-    progress = Progress(quiet=True)
-    run(load_run_config("quick"), resumed, progress=progress)
+    run_quick(resumed)
     assert (variant / DONE_MARKER).is_file() and (resumed / "summary.json").is_file()
     assert (resumed / "reference" / "model.keras").stat().st_mtime_ns == reference_mtime
     a, b = Summary.load(quick_run), Summary.load(resumed)

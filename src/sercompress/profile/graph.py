@@ -23,6 +23,8 @@ CANONICAL_OPS: frozenset[str] = frozenset({
     "Tanh", "Pad", "Quantize", "Dequantize", "Transpose", "Squeeze", "BatchNorm", "Unknown",
     # shape arithmetic a dynamic-batch Reshape brings along (no arithmetic on activations)
     "Shape", "StridedSlice", "Pack", "Gather", "Cast",
+    # what an unrolled recurrent layer (LSTM/GRU) and ELU activations become
+    "Elu", "Fill", "Split", "Unpack",
 })
 
 

@@ -39,7 +39,9 @@ OP_CLASSES: Mapping[str, OpClass] = {
     "Relu6": "elementwise", "Logistic": "elementwise", "Tanh": "elementwise",
     "Pad": "elementwise", "Quantize": "elementwise", "Dequantize": "elementwise",
     "Transpose": "elementwise", "BatchNorm": "elementwise",
-    "Reshape": "free", "Squeeze": "free",
+    "Elu": "elementwise", "Fill": "elementwise", "Split": "elementwise", "Unpack": "elementwise",
+    "StridedSlice": "elementwise", "Pack": "elementwise", "Gather": "elementwise", "Cast": "elementwise",
+    "Reshape": "free", "Squeeze": "free", "Shape": "free",
 }
 _MAC_FIELD: Mapping[str, str] = {
     "conv": "conv_macs_per_cycle",
@@ -129,7 +131,7 @@ def unsupported_reasons(static: StaticProfile, hw: HardwareProfile) -> list[str]
     if hybrid and not hw.hybrid_supported:
         reasons.append(f"{len(hybrid)} hybrid layer(s) (int weights, float activations) but "
                        f"runtime {hw.runtime} has no hybrid kernels")
-    if static.unknown_ops:
+    if static.unknown_ops and not hw.measured:  # a measured device proves support by running it
         reasons.append(f"unknown op(s) {list(static.unknown_ops)}: cost and runtime support unknown")
     return reasons
 
@@ -182,9 +184,11 @@ def model_estimate(static: StaticProfile, hw: HardwareProfile, *,
                    use_effective_macs: bool = False) -> LatencyEstimate:
     """The per-layer arithmetic alone, whatever the profile's usual source."""
     layers: list[LayerLatency] = []
-    integer = sorted(compute_dtypes(static) - FLOAT_DTYPES)
+    integer = sorted(_dtypes(sorted(compute_dtypes(static))) - FLOAT_DTYPES)
     for layer in static.layers:
         dtype = compute_dtype(layer)
+        if dtype in _BOOKKEEPING_DTYPES:  # int32 shape arithmetic: costed like the model's own ops
+            dtype = integer[0] if integer else "float32"
         if layer.op in CONVERSION_OPS and hw.latency.for_dtype(dtype) is None and integer:
             dtype = integer[0]  # a float<->int conversion costed like the integer elementwise op
         coeffs = hw.latency.for_dtype(dtype)

@@ -41,7 +41,8 @@ CANONICAL: dict[str, str] = {
     "PAD": "Pad", "PADV2": "Pad", "QUANTIZE": "Quantize", "DEQUANTIZE": "Dequantize",
     "TRANSPOSE": "Transpose", "SQUEEZE": "Squeeze", "EXPAND_DIMS": "Reshape",
     "SHAPE": "Shape", "STRIDED_SLICE": "StridedSlice", "PACK": "Pack", "GATHER": "Gather",
-    "CAST": "Cast",
+    "CAST": "Cast", "ELU": "Elu", "FILL": "Fill", "SPLIT": "Split", "SPLIT_V": "Split",
+    "UNPACK": "Unpack",
 }
 
 #: Ops whose integer constant inputs are weights (the int32 bias).
