@@ -139,7 +139,8 @@ def test_precise_bn_sets_moving_statistics_to_the_training_statistics():
 def test_fit_restores_the_best_validation_epoch_and_logs_each_epoch():
     model, data, rec = _tiny_model(), _tiny_data(), _weight_recorder()
     decay = LRDecay(start_epoch=1, every_epochs=1, exponent=0.5)
-    res = fit(model, data, epochs=4, learning_rate=0.05, callbacks=[rec], decay=decay, progress=QUIET)
+    res = fit(model, data, TrainConfig(epochs=4, learning_rate=0.05, decay=decay, precise_bn_batches=0),
+              callbacks=[rec], progress=QUIET)
     assert [e.epoch for e in res.epochs] == [1, 2, 3, 4]
     assert [e.lr for e in res.epochs] == pytest.approx([0.05 * math.exp(-0.5 * s) for s in (0, 0, 1, 2)])
     # the validation figures reach later callbacks through logs
@@ -154,7 +155,7 @@ def test_fit_restores_the_best_validation_epoch_and_logs_each_epoch():
 @pytest.mark.slow
 def test_fit_without_selection_keeps_the_last_epoch():
     model, data, rec = _tiny_model(), _tiny_data(), _weight_recorder()
-    res = fit(model, data, epochs=3, learning_rate=0.05, callbacks=[rec], select_best=False, progress=QUIET)
+    res = fit(model, data, TrainConfig.finetune(3, 0.05, 32), callbacks=[rec], select_best=False, progress=QUIET)
     assert res.best_epoch is None
     for got, want in zip(model.get_weights(), rec.weights[-1]):
         np.testing.assert_array_equal(got, want)
@@ -166,7 +167,8 @@ def test_fit_is_seeded():
     runs = []
     for _ in range(2):
         model = _tiny_model(seed=3)
-        res = fit(model, data, epochs=2, learning_rate=0.05, seed=3, loss="focal", progress=QUIET)
+        res = fit(model, data, TrainConfig(epochs=2, learning_rate=0.05, seed=3, loss="focal", decay=None,
+                                               precise_bn_batches=0), progress=QUIET)
         runs.append(([e.loss for e in res.epochs], model.get_weights()))
     assert runs[0][0] == runs[1][0]
     for a, b in zip(runs[0][1], runs[1][1]):
@@ -179,7 +181,7 @@ def test_fit_fine_tunes_a_pruning_wrapped_model():
 
     sched = tfmot.sparsity.keras.ConstantSparsity(0.5, begin_step=0, frequency=1)
     wrapped = tfmot.sparsity.keras.prune_low_magnitude(_tiny_model(), pruning_schedule=sched)
-    res = fit(wrapped, _tiny_data(), epochs=1, learning_rate=0.01, select_best=False,
+    res = fit(wrapped, _tiny_data(), TrainConfig.finetune(1, 0.01, 32), select_best=False,
               callbacks=[tfmot.sparsity.keras.UpdatePruningStep()], progress=QUIET)
     assert len(res.epochs) == 1
     stripped = tfmot.sparsity.keras.strip_pruning(wrapped)
@@ -191,7 +193,7 @@ def test_fit_refuses_an_empty_validation_split():
     data = _tiny_data()
     data.val = SimpleNamespace(x=data.val.x[:0], y=data.val.y[:0])
     with pytest.raises(DataError):
-        fit(object(), data, epochs=1, learning_rate=0.01, progress=QUIET)
+        fit(object(), data, TrainConfig.finetune(1, 0.01, 32), progress=QUIET)
 
 
 # --------------------------------------------------------------------------- reference run directory

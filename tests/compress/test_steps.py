@@ -23,10 +23,10 @@ ONE = Finetune(epochs=1, learning_rate=1e-3, batch_size=16)
 @pytest.fixture(scope="module")
 def ctx(data) -> StepContext:
     from sercompress.progress import Progress
-    from sercompress.train import fit
+    from sercompress.train import TrainConfig, fit
 
     def fit_fn(model, *, epochs, learning_rate, batch_size, callbacks=()):
-        return fit(model, data, epochs=epochs, learning_rate=learning_rate, batch_size=batch_size,
+        return fit(model, data, TrainConfig.finetune(epochs, learning_rate, batch_size),
                    callbacks=callbacks, select_best=False, progress=Progress(quiet=True))
 
     return StepContext(fit=fit_fn, train_size=len(data.train.y))

@@ -161,10 +161,10 @@ def load_variant(directory: str | Path) -> VariantResult:
 def _apply_steps(recipe: Recipe, reference: Any, data: Any, vdir: Path, epochs_scale: float,
                  max_epochs: int | None, progress: Progress):
     """Apply every step in order; resume from per-step weight checkpoints."""
-    from ..train import fit
+    from ..train import TrainConfig, fit
 
     def fit_fn(model, *, epochs, learning_rate, batch_size, callbacks=()):
-        return fit(model, data, epochs=epochs, learning_rate=learning_rate, batch_size=batch_size,
+        return fit(model, data, TrainConfig.finetune(epochs, learning_rate, batch_size),
                    callbacks=callbacks, select_best=False, progress=progress)
 
     ctx = StepContext(fit=fit_fn, train_size=len(data.train.y), epochs_scale=epochs_scale,
