@@ -3,24 +3,32 @@ PYTHON ?= python3.11
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+TSTAMP := $(VENV)/.installed-test
 
-.PHONY: install run test bench ci-reference clean
+.PHONY: install install-test run test bench ci-reference clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 
-# Re-install when pyproject.toml changes.
-$(STAMP): pyproject.toml | $(PY)
+# Re-install when the packaging changes. Editable: the shipped TOML folders are read from the checkout.
+$(STAMP): pyproject.toml setup.py | $(PY)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e .
 	touch $(STAMP)
 
+# The test extra: pytest, hypothesis, ruff, and the build backend the wheel test uses offline.
+$(TSTAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(TSTAMP)
+
 install: $(STAMP)
+
+install-test: $(TSTAMP)
 
 run: install
 	$(VENV)/bin/sercompress run --config default --out reports/default
 
-test: install
+test: install-test
 	$(PY) -m pytest -q tests
 
 bench: install

@@ -16,10 +16,11 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from .errors import ConfigError
+from .resources import shipped_dir
 from .tomlconfig import FrozenModel, load_toml_model
 
 SCHEMA_VERSION = 1
-BASELINE_DIR = Path(__file__).resolve().parents[2] / "baselines"
+BASELINE_DIR = shipped_dir("baselines")
 
 #: TOML values a builder hyper-parameter may take (nested lists for layer specs).
 HParam = int | float | bool | str | list[Any]

@@ -22,10 +22,11 @@ from .collect import ArtifactRow, budget, entry, machine, package_versions, publ
 from .errors import ArtifactError, RunError
 from .progress import Progress
 from .report.summary import RunInfo, Summary
+from .resources import shipped_dir
 from .runconfig import RunConfig, resolve_names
 from .storage import atomic_write_json, directory_lock
 
-RECIPE_DIR = Path(__file__).resolve().parents[2] / "compress"
+RECIPE_DIR = shipped_dir("compress")
 #: Recipes a baseline is given: its float file, and its int8 PTQ form.
 BASELINE_RECIPES = ("float32", "ptq-int8")
 CONFIG_FILE = "run-config.json"

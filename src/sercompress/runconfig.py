@@ -14,11 +14,12 @@ from pydantic import Field
 
 from .dataset import DataConfig
 from .errors import ConfigError
+from .resources import shipped_dir
 from .tomlconfig import FrozenModel, load_toml_model
 from .train import TrainConfig
 
 SCHEMA_VERSION = 1
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
+CONFIG_DIR = shipped_dir("configs")
 
 
 class CompressSection(FrozenModel):

@@ -37,10 +37,11 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from ..errors import RecipeError
+from ..resources import shipped_dir
 from ..tomlconfig import FrozenModel, parse_model, read_toml
 
 SCHEMA_VERSION = 1
-RECIPE_DIR = Path(__file__).resolve().parents[3] / "compress"
+RECIPE_DIR = shipped_dir("compress")
 DEFAULT_LAYERS: tuple[str, ...] = ("Conv2D", "Dense")
 
 

@@ -25,6 +25,7 @@ from typing import Any, Literal, get_args
 from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, model_validator
 
 from ..errors import ProfileError
+from ..resources import shipped_dir
 from ..tomlconfig import FrozenModel, load_toml_model, parse_model, read_toml
 
 SCHEMA_VERSION = 1
@@ -34,8 +35,8 @@ DType = Literal["int8", "int16", "float16", "float32"]
 DTYPES: tuple[str, ...] = get_args(DType)
 FLOAT_DTYPES: frozenset[str] = frozenset({"float16", "float32"})
 
-#: Directory of the profiles shipped with the source tree (``<repo>/hw_profiles``).
-SHIPPED_DIR = Path(__file__).resolve().parents[3] / "hw_profiles"
+#: Directory of the shipped profiles (``hw_profiles/``, see :mod:`sercompress.resources`).
+SHIPPED_DIR = shipped_dir("hw_profiles")
 #: Extra directories to search, separated by ``os.pathsep`` (searched before the shipped ones).
 PATH_ENV = "SERCOMPRESS_HW_PROFILES"
 
