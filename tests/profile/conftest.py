@@ -7,7 +7,7 @@
 * ``small_model``: a hand-built net with depthwise conv, 1x1 conv, add, concat, reshape,
   dense and softmax whose MACs are computed by hand in the tests, exported as float, int8,
   dynamic-range and float16 .tflite and as .onnx;
-* ``unknown_op_tflite``: a dense layer followed by ``exp``, an op the profiler has no cost for.
+* ``unknown_op_tflite``: a dense layer followed by ``cumsum``, an op the profiler has no cost for.
 
 Conversion goes through ``sercompress.export`` (the same code the pipeline uses).
 """
@@ -149,7 +149,7 @@ def unknown_op_tflite(artifact_dir) -> Path:
 
     k = keras()
     x = k.Input(shape=(8,))
-    y = k.layers.Lambda(lambda t: tf().math.exp(t), name="exp")(k.layers.Dense(4)(x))
+    y = k.layers.Lambda(lambda t: tf().math.cumsum(t, axis=-1), name="cumsum")(k.layers.Dense(4)(x))
     return _write(artifact_dir / "unknown_op.tflite", to_tflite(k.Model(x, y)))
 
 

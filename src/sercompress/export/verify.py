@@ -30,8 +30,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ArtifactError, ProfileError
+from ..profile.ops import KERNEL_OPS
 
-KERNEL_OPS: frozenset[str] = frozenset({"Conv2D", "DepthwiseConv2D", "FullyConnected"})
 #: Allowed shortfall of measured sparsity against the target (prune-80 needs >= 79 %).
 SPARSITY_TOLERANCE = 0.01
 

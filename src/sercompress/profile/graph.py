@@ -15,17 +15,11 @@ from typing import Any, Literal
 
 import numpy as np
 
-#: Canonical op names used across readers. Anything else is reported as
-#: ``"Unknown"`` with its format-specific name in ``raw_op``, never silently zero.
-CANONICAL_OPS: frozenset[str] = frozenset({
-    "Conv2D", "DepthwiseConv2D", "FullyConnected", "AveragePool2D", "MaxPool2D", "Mean",
-    "Add", "Sub", "Mul", "Concatenation", "Reshape", "Softmax", "Relu", "Relu6", "Logistic",
-    "Tanh", "Pad", "Quantize", "Dequantize", "Transpose", "Squeeze", "BatchNorm", "Unknown",
-    # shape arithmetic a dynamic-batch Reshape brings along (no arithmetic on activations)
-    "Shape", "StridedSlice", "Pack", "Gather", "Cast",
-    # what an unrolled recurrent layer (LSTM/GRU) and ELU activations become
-    "Elu", "Fill", "Split", "Unpack",
-})
+from .ops import CANONICAL_OPS as _OPS
+
+#: Canonical op names used across readers (the operator table, :mod:`.ops`). Anything else
+#: is reported as ``"Unknown"`` with its format-specific name in ``raw_op``, never silently zero.
+CANONICAL_OPS = _OPS
 
 
 @dataclass(frozen=True)

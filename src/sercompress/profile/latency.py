@@ -25,32 +25,21 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from .hardware import FLOAT_DTYPES, DtypeCoefficients, HardwareProfile
+from .ops import BOOKKEEPING_DTYPES, CONVERSION_OPS, DTYPE_ALIASES, OPS, CostClass
 from .types import LayerProfile, StaticProfile
 
 Source = Literal["estimated", "vela", "measured", "unsupported"]
-OpClass = Literal["conv", "depthwise", "fully_connected", "elementwise", "pooling", "free", "unknown"]
+OpClass = CostClass
 
-#: Canonical op (``profile.graph.CANONICAL_OPS``) -> cost class. One table, no if-chains.
-OP_CLASSES: Mapping[str, OpClass] = {
-    "Conv2D": "conv", "DepthwiseConv2D": "depthwise", "FullyConnected": "fully_connected",
-    "AveragePool2D": "pooling", "MaxPool2D": "pooling", "Mean": "pooling",
-    "Add": "elementwise", "Sub": "elementwise", "Mul": "elementwise",
-    "Concatenation": "elementwise", "Softmax": "elementwise", "Relu": "elementwise",
-    "Relu6": "elementwise", "Logistic": "elementwise", "Tanh": "elementwise",
-    "Pad": "elementwise", "Quantize": "elementwise", "Dequantize": "elementwise",
-    "Transpose": "elementwise", "BatchNorm": "elementwise",
-    "Elu": "elementwise", "Fill": "elementwise", "Split": "elementwise", "Unpack": "elementwise",
-    "StridedSlice": "elementwise", "Pack": "elementwise", "Gather": "elementwise", "Cast": "elementwise",
-    "Reshape": "free", "Squeeze": "free", "Shape": "free",
-}
+#: Canonical op -> cost class: the operator table's (:mod:`.ops`), one table for every stage.
+OP_CLASSES: Mapping[str, OpClass] = {name: s.cost for name, s in OPS.items()}
 _MAC_FIELD: Mapping[str, str] = {
     "conv": "conv_macs_per_cycle",
     "depthwise": "depthwise_macs_per_cycle",
     "fully_connected": "fully_connected_macs_per_cycle",
 }
-#: Tensor dtypes that are indices, shapes or biases, never the compute dtype.
-_BOOKKEEPING_DTYPES = frozenset({"int32", "int64", "bool", "uint32", "uint64"})
-_DTYPE_ALIASES: Mapping[str, str] = {"uint8": "int8", "float64": "float32"}
+_BOOKKEEPING_DTYPES = BOOKKEEPING_DTYPES
+_DTYPE_ALIASES = DTYPE_ALIASES
 
 
 @dataclass(frozen=True)
@@ -95,11 +84,6 @@ def compute_dtype(layer: LayerProfile) -> str:
     """The dtype a layer's arithmetic runs in: its activations' (int8 for quantized layers)."""
     dt = layer.activation_dtype
     return _DTYPE_ALIASES.get(dt, dt)
-
-
-#: Boundary conversions (float model input -> int8, int8 output -> float). Every runtime runs
-#: them on the CPU, so they do not make an integer model a float one.
-CONVERSION_OPS = frozenset({"Quantize", "Dequantize"})
 
 
 def compute_dtypes(static: StaticProfile) -> set[str]:

@@ -13,7 +13,7 @@ elsewhere they are shapes, axes, paddings or quantization parameters.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,38 +21,60 @@ import numpy as np
 
 from ..errors import ProfileError
 from .graph import Graph, Layer, Tensor
+from .ops import is_weight
 
-#: ONNX op type -> canonical op name (Conv is resolved per node: groups -> depthwise).
+#: ONNX op type -> canonical op name (:mod:`.ops`). Resolved per node: a Conv with one
+#: input channel per group is depthwise, with three spatial dims Conv3D; a Gemm / MatMul
+#: whose B is computed is an activation x activation MatMul; Clip(0, 6) is Relu6.
 CANONICAL: dict[str, str] = {
     "Conv": "Conv2D", "QLinearConv": "Conv2D", "ConvInteger": "Conv2D",
+    "ConvTranspose": "TransposeConv2D",
     "Gemm": "FullyConnected", "MatMul": "FullyConnected", "QLinearMatMul": "FullyConnected",
-    "MatMulInteger": "FullyConnected",
+    "MatMulInteger": "FullyConnected", "LSTM": "LSTM", "GRU": "GRU", "RNN": "RNN",
     "AveragePool": "AveragePool2D", "MaxPool": "MaxPool2D",
-    "GlobalAveragePool": "Mean", "ReduceMean": "Mean",
-    "Add": "Add", "Sub": "Sub", "Mul": "Mul", "Concat": "Concatenation",
+    "GlobalAveragePool": "Mean", "ReduceMean": "Mean", "GlobalMaxPool": "ReduceMax",
+    "ReduceSum": "ReduceSum", "ReduceMax": "ReduceMax", "ReduceMin": "ReduceMin",
+    "ReduceProd": "ReduceProd", "Softmax": "Softmax", "LogSoftmax": "LogSoftmax",
+    "Add": "Add", "Sub": "Sub", "Mul": "Mul", "Div": "Div", "Max": "Maximum", "Min": "Minimum",
+    "Pow": "Pow", "PRelu": "PRelu", "Relu": "Relu", "Clip": "Clip", "LeakyRelu": "LeakyRelu",
+    "HardSwish": "HardSwish", "HardSigmoid": "HardSigmoid", "Sigmoid": "Logistic",
+    "Tanh": "Tanh", "Elu": "Elu", "Gelu": "Gelu", "Exp": "Exp", "Log": "Log", "Sqrt": "Sqrt",
+    "Reciprocal": "Reciprocal", "Abs": "Abs", "Neg": "Neg", "Floor": "Floor", "Ceil": "Ceil",
+    "Round": "Round", "Sin": "Sin", "Cos": "Cos", "Not": "Not", "Equal": "Equal",
+    "Less": "Less", "LessOrEqual": "LessEqual", "Greater": "Greater",
+    "GreaterOrEqual": "GreaterEqual", "And": "And", "Or": "Or", "Where": "Where",
+    "ArgMax": "ArgMax", "ArgMin": "ArgMin",
+    "Pad": "Pad", "Transpose": "Transpose", "Concat": "Concatenation", "Split": "Split",
+    "Slice": "StridedSlice", "Tile": "Tile", "Resize": "Resize", "Upsample": "Resize",
+    "SpaceToDepth": "SpaceToDepth", "DepthToSpace": "DepthToSpace", "Expand": "BroadcastTo",
+    "ConstantOfShape": "Fill", "Gather": "Gather", "Cast": "Cast", "Shape": "Shape",
+    "Range": "Range",
     "Reshape": "Reshape", "Flatten": "Reshape", "Unsqueeze": "Reshape", "Identity": "Reshape",
-    "Dropout": "Reshape", "Squeeze": "Squeeze", "Transpose": "Transpose",
-    "Softmax": "Softmax", "Relu": "Relu", "Sigmoid": "Logistic", "Tanh": "Tanh", "Pad": "Pad",
-    "BatchNormalization": "BatchNorm", "QuantizeLinear": "Quantize",
-    "DequantizeLinear": "Dequantize", "Shape": "Shape", "Gather": "Gather", "Cast": "Cast",
+    "Dropout": "Reshape", "Squeeze": "Squeeze",
+    "BatchNormalization": "BatchNorm", "LayerNormalization": "LayerNorm",
+    "InstanceNormalization": "InstanceNorm",
+    "QuantizeLinear": "Quantize", "DequantizeLinear": "Dequantize",
 }
 
-#: Where the weights of a quantized operator are (the rest are scales / zero points).
-_QUANT_WEIGHT_INPUTS: dict[str, tuple[int, ...]] = {
-    "QLinearConv": (3, 8), "QLinearMatMul": (3,), "ConvInteger": (1,), "MatMulInteger": (1,),
+#: Quantized operators: the positions of their operands (activation or stored weight);
+#: the other inputs are scales and zero points.
+_QUANT_OPERANDS: dict[str, tuple[int, ...]] = {
+    "QLinearConv": (0, 3, 8), "QLinearMatMul": (0, 3), "ConvInteger": (0, 1),
+    "MatMulInteger": (0, 1), "QuantizeLinear": (0,), "DequantizeLinear": (0,),
 }
-#: Operators whose constant inputs are weights (counted as parameters).
-_WEIGHT_OPS = frozenset({"Conv", "ConvTranspose", "Gemm", "MatMul", "Add", "Sub", "Mul", "Div",
-                         "BatchNormalization", "PRelu"})
-#: The activation inputs of a quantized operator.
-_QUANT_ACTIVATION_INPUTS: dict[str, tuple[int, ...]] = {
-    "QLinearConv": (0,), "QLinearMatMul": (0,), "ConvInteger": (0,), "MatMulInteger": (0,),
-    "QuantizeLinear": (0,), "DequantizeLinear": (0,),
-}
+#: Position of the kernel / B matrix of convolutions and matrix products.
+_MATRIX_INPUT: dict[str, int] = {"QLinearConv": 3, "QLinearMatMul": 3}
 
 
-def parse_onnx(path: str | Path, data: bytes, input_shape: Sequence[int] | None = None) -> Graph:
-    """Parse ``data`` (the bytes of ``path``); ``ProfileError`` if not a usable ONNX model."""
+InputShapes = Sequence[int] | Mapping[str, Sequence[int]]
+
+
+def parse_onnx(path: str | Path, data: bytes, input_shape: InputShapes | None = None) -> Graph:
+    """Parse ``data`` (the bytes of ``path``); ``ProfileError`` if not a usable ONNX model.
+
+    ``input_shape`` fixes symbolic input dims: one shape for a single-input model, or
+    ``{input name: shape}`` for any number of inputs.
+    """
     path = Path(path)
     model = _load(path, data)
     _fix_input_shapes(path, model, input_shape)
@@ -85,31 +107,55 @@ def _load(path: Path, data: bytes) -> Any:
     return model
 
 
-def _fix_input_shapes(path: Path, model: Any, input_shape: Sequence[int] | None) -> None:
-    """Fail on symbolic input dims, or overwrite them with ``input_shape``."""
+def _fix_input_shapes(path: Path, model: Any, input_shape: InputShapes | None) -> None:
+    """Fail on symbolic input dims, or overwrite them with the given shapes."""
     initializers = {t.name for t in model.graph.initializer}
-    inputs = [i for i in model.graph.input if i.name not in initializers]
-    for value in inputs:
+    inputs = {i.name: i for i in model.graph.input if i.name not in initializers}
+    shapes = _shapes_by_name(path, list(inputs), input_shape)
+    for name, value in inputs.items():
         dims = value.type.tensor_type.shape.dim
-        symbolic = [d.dim_param or "?" for d in dims if not (d.HasField("dim_value") and d.dim_value > 0)]
-        if input_shape is not None:
-            if len(inputs) != 1:
-                raise ProfileError(f"--input-shape given but the model has {len(inputs)} inputs",
-                                   path=path, key="input_shape")
-            if len(input_shape) != len(dims):
-                raise ProfileError(f"--input-shape {tuple(input_shape)} has rank {len(input_shape)}, "
-                                   f"input '{value.name}' has rank {len(dims)}", path=path,
-                                   key="input_shape")
-            for d, n in zip(dims, input_shape):
-                if d.HasField("dim_value") and d.dim_value > 0 and d.dim_value != int(n):
-                    raise ProfileError(f"--input-shape {tuple(input_shape)} contradicts the fixed "
-                                       f"dims of input '{value.name}'", path=path, key="input_shape")
-                d.Clear()
-                d.dim_value = int(n)
-        elif symbolic:
-            raise ProfileError(f"input '{value.name}' has symbolic dimensions {symbolic}; pass "
-                               "--input-shape (e.g. 1,184,40,1) to profile it", path=path,
-                               key="input_shape")
+        if name in shapes:
+            _set_dims(path, name, dims, shapes[name])
+            continue
+        symbolic = [d.dim_param or "?" for d in dims if not _static(d)]
+        if symbolic:
+            raise ProfileError(f"input '{name}' has symbolic dimensions {symbolic}; pass "
+                               f"--input-shape {name}=1,184,40,1 (its real dims) to profile it",
+                               path=path, key="input_shape")
+
+
+def _shapes_by_name(path: Path, names: list[str],
+                    input_shape: InputShapes | None) -> dict[str, tuple[int, ...]]:
+    if input_shape is None:
+        return {}
+    if isinstance(input_shape, Mapping):
+        unknown = sorted(set(input_shape) - set(names))
+        if unknown:
+            raise ProfileError(f"--input-shape names {unknown}, which are not inputs of the model "
+                               f"(inputs: {names})", path=path, key="input_shape")
+        return {k: tuple(int(d) for d in v) for k, v in input_shape.items()}
+    if len(names) != 1:
+        raise ProfileError(f"--input-shape given without a name but the model has {len(names)} "
+                           f"inputs {names}: give NAME=DIMS once per input", path=path,
+                           key="input_shape")
+    return {names[0]: tuple(int(d) for d in input_shape)}
+
+
+def _set_dims(path: Path, name: str, dims: Any, shape: tuple[int, ...]) -> None:
+    if len(shape) != len(dims):
+        raise ProfileError(f"--input-shape {shape} has rank {len(shape)}, input '{name}' has "
+                           f"rank {len(dims)}", path=path, key="input_shape")
+    for d, n in zip(dims, shape):
+        if _static(d) and d.dim_value != n:
+            raise ProfileError(f"--input-shape {shape} contradicts the fixed dims of input "
+                               f"'{name}'", path=path, key="input_shape")
+        d.Clear()
+        d.dim_value = n
+
+
+def _static(dim: Any) -> bool:
+    """A fixed dim (zero-length included); symbolic dims carry a dim_param or nothing."""
+    return dim.HasField("dim_value") and dim.dim_value >= 0
 
 
 class _Builder:
@@ -136,6 +182,8 @@ class _Builder:
                         self.constants[node.output[0]] = self._constant(
                             node.output[0], numpy_helper.to_array(a.t))
         self.folded = self._fold_constant_casts()
+        self.consumed = {n for node in self.graph.node for n in node.input}
+        self.consumed |= {v.name for v in self.graph.output}
 
     def build(self, file_bytes: int) -> Graph:
         layers: list[Layer] = []
@@ -163,7 +211,7 @@ class _Builder:
         if name not in self.info:
             raise ProfileError(f"shape of tensor '{name}' could not be inferred", path=self.path)
         shape, dtype = self.info[name]
-        if any(d <= 0 for d in shape):
+        if any(d < 0 for d in shape):
             raise ProfileError(f"tensor '{name}' has an unknown or dynamic shape {shape}; pass "
                                "--input-shape", path=self.path, key="input_shape")
         return Tensor(id=self._id(name), name=name, shape=shape, dtype=dtype)
@@ -207,48 +255,62 @@ class _Builder:
 
     def _layer(self, node: Any, index: int) -> Layer:
         op = node.op_type
-        names = [n for n in node.input if n]
-        canonical = CANONICAL.get(op, "Unknown")
-        inputs, weights = [], []
-        if op in _QUANT_WEIGHT_INPUTS:
-            weights = [self._tensor(node.input[i]) for i in _QUANT_WEIGHT_INPUTS[op]
-                       if i < len(node.input) and node.input[i]]
-        for i, name in enumerate(node.input):
-            if not name:
-                continue
-            t = self._tensor(name)
-            if op in _QUANT_ACTIVATION_INPUTS:
-                if i in _QUANT_ACTIVATION_INPUTS[op] and not t.is_constant:
-                    inputs.append(t)
-            elif not t.is_constant:
-                inputs.append(t)
-            elif op in _WEIGHT_OPS:
-                weights.append(t)
+        positions = {i: self._tensor(n) for i, n in enumerate(node.input) if n
+                     and (op not in _QUANT_OPERANDS or i in _QUANT_OPERANDS[op])}
+        canonical = self._canonical(node, positions)
+        inputs = [t for t in positions.values() if not t.is_constant]
+        weights = [t for t in positions.values() if t.is_constant
+                   and (op in _QUANT_OPERANDS or is_weight(canonical, t.dtype))]
         attrs: dict[str, Any] = {a.name: _attr(node, a.name) for a in node.attribute
                                  if a.type in (1, 2, 3, 6, 7)}  # FLOAT, INT, STRING, FLOATS, INTS
-        if canonical == "Conv2D":
-            # the kernel is normally a (folded) constant; a computed one is the second input
-            kernel = weights[0] if weights else inputs[1] if len(inputs) > 1 else None
-            if kernel is None or len(kernel.shape) < 3:
-                raise ProfileError(f"{op} node '{node.name}' has no readable kernel",
-                                   path=self.path)
-            canonical = self._conv_attrs(node, kernel, inputs, attrs)
+        matrix = positions.get(_MATRIX_INPUT.get(op, 1))
+        if canonical in ("Conv2D", "DepthwiseConv2D", "Conv3D", "TransposeConv2D"):
+            canonical = self._conv_attrs(node, matrix, positions.get(0), attrs, canonical)
+        elif canonical in ("FullyConnected", "MatMul"):
+            a = positions.get(0)
+            trans_a = op == "Gemm" and attrs.get("transA", 0)
+            attrs["reduction"] = int(a.shape[0] if trans_a else a.shape[-1]) if a and a.shape else 0
+        elif canonical in ("LSTM", "GRU", "RNN"):
+            x = positions.get(0)
+            attrs["steps"] = _prod(x.shape[:2]) if x is not None else 0
+            attrs["matrix_elements"] = sum(positions[i].size for i in (1, 2) if i in positions)
         elif canonical in ("AveragePool2D", "MaxPool2D"):
-            k = tuple(int(v) for v in attrs.get("kernel_shape", (1, 1)))
-            attrs["kernel"] = k if len(k) == 2 else (k[0], 1)
-        elif op == "Clip":
-            canonical = self._clip(names)
+            attrs["kernel"] = tuple(int(v) for v in attrs.get("kernel_shape", (1, 1)))
         return Layer(index=index, op=canonical, raw_op=op, inputs=tuple(inputs),
-                     weights=tuple(weights), outputs=tuple(self._tensor(n) for n in node.output if n),
-                     attrs=attrs, name=node.name or (node.output[0] if node.output else op))
+                     weights=tuple(weights), outputs=self._outputs(node), attrs=attrs,
+                     name=node.name or (node.output[0] if node.output else op))
 
-    def _conv_attrs(self, node: Any, kernel: Tensor, inputs: list[Tensor], attrs: dict[str, Any]) -> str:
-        """Kernel size and channels per group; a conv with one input channel per group is depthwise."""
-        ks = kernel.shape  # (cout, cin / groups, kh[, kw])
-        attrs["kernel"] = (int(ks[2]), int(ks[3]) if len(ks) > 3 else 1)
-        attrs["in_channels_per_group"] = int(ks[1])
+    def _canonical(self, node: Any, positions: dict[int, Tensor]) -> str:
+        op = node.op_type
+        canonical = CANONICAL.get(op, "Unknown")
+        if op == "Clip":
+            return self._clip([n for n in node.input if n])
+        matrix = positions.get(_MATRIX_INPUT.get(op, 1))
+        if canonical == "FullyConnected" and (matrix is None or not matrix.is_constant):
+            return "MatMul"  # activation x activation
+        return canonical
+
+    def _outputs(self, node: Any) -> tuple[Tensor, ...]:
+        """Outputs; an unread one without an inferred shape (a Dropout mask) is left out."""
+        return tuple(self._tensor(n) for n in node.output
+                     if n and (n in self.consumed or n in self.info or n in self.constants))
+
+    def _conv_attrs(self, node: Any, kernel: Tensor | None, x: Tensor | None,
+                    attrs: dict[str, Any], canonical: str) -> str:
+        """Kernel window and channels per group; one input channel per group is depthwise."""
+        if kernel is None or len(kernel.shape) < 3:
+            raise ProfileError(f"{node.op_type} node '{node.name}' has no readable kernel",
+                               path=self.path)
+        ks = kernel.shape  # Conv: (cout, cin / groups, k...); ConvTranspose: (cin, cout / groups, k...)
         groups = int(attrs.get("group", 1))
-        cin = inputs[0].shape[1] if inputs and len(inputs[0].shape) > 1 else 0
+        attrs["kernel"] = tuple(int(d) for d in ks[2:])
+        transposed = canonical == "TransposeConv2D"
+        attrs["in_channels_per_group"] = int(ks[0]) // groups if transposed else int(ks[1])
+        if transposed:
+            return canonical
+        if len(ks) == 5:
+            return "Conv3D"
+        cin = x.shape[1] if x is not None and len(x.shape) > 1 else 0
         if groups > 1 and groups == cin and ks[1] == 1:
             attrs["depth_multiplier"] = int(ks[0]) // groups
             return "DepthwiseConv2D"
@@ -262,7 +324,7 @@ class _Builder:
             return "Relu6"
         if bounds[0] == 0.0 and bounds[1] is None:
             return "Relu"
-        return "Unknown"
+        return "Clip"
 
 
 def _attr(node: Any, name: str, default: Any = None) -> Any:
@@ -280,7 +342,7 @@ def _shape(value: Any) -> tuple[int, ...] | None:
     if not value.type.tensor_type.HasField("shape"):
         return None
     dims = value.type.tensor_type.shape.dim
-    return tuple(int(d.dim_value) if d.HasField("dim_value") else -1 for d in dims)
+    return tuple(int(d.dim_value) if _static(d) else -1 for d in dims)
 
 
 def _dtype(elem_type: int) -> str:
@@ -290,3 +352,10 @@ def _dtype(elem_type: int) -> str:
         return np.dtype(helper.tensor_dtype_to_np_dtype(elem_type)).name
     except Exception:  # noqa: BLE001 - undefined element type
         return "float32"
+
+
+def _prod(shape: Sequence[int]) -> int:
+    n = 1
+    for d in shape:
+        n *= int(d)
+    return n

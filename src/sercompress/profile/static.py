@@ -28,17 +28,15 @@ from __future__ import annotations
 
 import gzip
 from collections import Counter
+from collections.abc import Callable
 
 import numpy as np
 
 from .arena import plan_arena
 from .graph import Graph, Layer, Tensor
+from .ops import KERNEL_OPS, SHAPE_OPS, UNKNOWN, spec
 from .types import LayerProfile, StaticProfile
 
-_WEIGHTED = frozenset({"Conv2D", "DepthwiseConv2D", "FullyConnected"})
-_POOLS = frozenset({"AveragePool2D", "MaxPool2D"})
-#: Ops computing int32 shapes for a dynamic-batch reshape: not part of the data path's dtypes.
-SHAPE_OPS = frozenset({"Shape", "StridedSlice", "Pack", "Gather", "Cast"})
 
 
 def profile_graph(graph: Graph, file_data: bytes) -> StaticProfile:
@@ -67,6 +65,7 @@ def profile_graph(graph: Graph, file_data: bytes) -> StaticProfile:
         weight_dtypes=tuple(weight_dtypes),
         activation_dtypes=tuple(act_dtypes),
         unknown_ops=tuple(sorted({p.raw_op for p in layers if not p.known})),
+        unknown_op_count=sum(not p.known for p in layers),
     )
 
 
@@ -75,7 +74,7 @@ def profile_layer(layer: Layer) -> LayerProfile:
     nonzero = sum(count_nonzero(w) for w in layer.weights)
     macs = layer_macs(layer)
     effective = macs
-    if layer.op in _WEIGHTED and layer.weights and layer.weights[0].size:
+    if layer.op in KERNEL_OPS and layer.weights and layer.weights[0].size:
         kernel = layer.weights[0]
         effective = macs * count_nonzero(kernel) // kernel.size
     act_dtype = (layer.outputs or layer.inputs)[0].dtype if (layer.outputs or layer.inputs) else ""
@@ -89,35 +88,47 @@ def profile_layer(layer: Layer) -> LayerProfile:
         input_elements=sum(t.size for t in layer.inputs),
         output_elements=sum(t.size for t in layer.outputs),
         activation_bytes=sum(t.nbytes for t in layer.outputs),
-        known=layer.op != "Unknown",
+        known=layer.op != UNKNOWN,
     )
 
 
 def layer_macs(layer: Layer) -> int:
-    """MACs of one layer by Vela's convention (see the module docstring)."""
-    out = layer.outputs[0].size if layer.outputs else 0
-    if layer.op in ("Conv2D", "DepthwiseConv2D"):
-        kh, kw = layer.attrs.get("kernel", (1, 1))
-        return int(out * kh * kw * layer.attrs.get("in_channels_per_group", 1))
-    if layer.op == "FullyConnected":
-        return _fully_connected_macs(layer, out)
-    if layer.op in _POOLS:
-        kh, kw = layer.attrs.get("kernel", (1, 1))
-        return int(out * kh * kw)
-    if layer.op == "Mean":
-        return int(layer.inputs[0].size) if layer.inputs else 0
-    if layer.op == "Softmax":
-        return 2 * int(layer.inputs[0].size) if layer.inputs else 0
-    return 0
+    """MACs of one layer by the rule the operator table gives its op (module docstring)."""
+    return int(_MAC_RULES[spec(layer.op).macs](layer))
 
 
-def _fully_connected_macs(layer: Layer, out: int) -> int:
-    units = layer.outputs[0].shape[-1] if layer.outputs and layer.outputs[0].shape else 1
-    if layer.weights:  # each kernel element is used once per output row
-        return int(layer.weights[0].size * (out // max(units, 1)))
-    if layer.inputs:  # activation x activation matmul: K = last dim of the first input
-        return int(out * layer.inputs[0].shape[-1])
-    return 0
+def _out(layer: Layer) -> int:
+    return layer.outputs[0].size if layer.outputs else 0
+
+
+def _window(layer: Layer) -> int:
+    n = 1
+    for k in layer.attrs.get("kernel", (1,)):
+        n *= int(k)
+    return n
+
+
+def _input(layer: Layer) -> int:
+    return int(layer.inputs[0].size) if layer.inputs else 0
+
+
+def _matmul(layer: Layer) -> int:
+    """Each output element is a dot product of the reduction length (K)."""
+    k = layer.attrs.get("reduction")
+    if k is None:  # a reader that did not say: K is the last dim of the weight matrix
+        k = layer.weights[0].shape[-1] if layer.weights and layer.weights[0].shape else 0
+    return _out(layer) * int(k)
+
+
+_MAC_RULES: dict[str, Callable[[Layer], int]] = {
+    "conv": lambda x: _out(x) * _window(x) * int(x.attrs.get("in_channels_per_group", 1)),
+    "pool": lambda x: _out(x) * _window(x),
+    "matmul": _matmul,
+    "recurrent": lambda x: int(x.attrs.get("steps", 0)) * int(x.attrs.get("matrix_elements", 0)),
+    "reduce": _input,
+    "softmax": lambda x: 2 * _input(x),
+    "none": lambda x: 0,
+}
 
 
 def count_nonzero(t: Tensor) -> int:

@@ -28,25 +28,54 @@ import numpy as np
 
 from ..errors import ProfileError
 from .graph import Graph, Layer, Tensor
+from .ops import is_weight
 
 TFLITE_IDENTIFIER = b"TFL3"
 
-#: TFLite builtin operator name -> canonical op name of the neutral graph.
+#: TFLite builtin operator name -> canonical op name (:mod:`.ops`). Only the mapping lives
+#: here; what an op costs is the operator table's business.
 CANONICAL: dict[str, str] = {
     "CONV_2D": "Conv2D", "DEPTHWISE_CONV_2D": "DepthwiseConv2D",
-    "FULLY_CONNECTED": "FullyConnected", "AVERAGE_POOL_2D": "AveragePool2D",
-    "MAX_POOL_2D": "MaxPool2D", "MEAN": "Mean", "ADD": "Add", "SUB": "Sub", "MUL": "Mul",
-    "CONCATENATION": "Concatenation", "RESHAPE": "Reshape", "SOFTMAX": "Softmax",
-    "RELU": "Relu", "RELU6": "Relu6", "LOGISTIC": "Logistic", "TANH": "Tanh",
-    "PAD": "Pad", "PADV2": "Pad", "QUANTIZE": "Quantize", "DEQUANTIZE": "Dequantize",
-    "TRANSPOSE": "Transpose", "SQUEEZE": "Squeeze", "EXPAND_DIMS": "Reshape",
-    "SHAPE": "Shape", "STRIDED_SLICE": "StridedSlice", "PACK": "Pack", "GATHER": "Gather",
-    "CAST": "Cast", "ELU": "Elu", "FILL": "Fill", "SPLIT": "Split", "SPLIT_V": "Split",
-    "UNPACK": "Unpack",
+    "TRANSPOSE_CONV": "TransposeConv2D", "CONV_3D": "Conv3D",
+    "FULLY_CONNECTED": "FullyConnected", "BATCH_MATMUL": "MatMul",
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": "LSTM", "LSTM": "LSTM",
+    "UNIDIRECTIONAL_SEQUENCE_RNN": "RNN", "RNN": "RNN", "SVDF": "SVDF",
+    "AVERAGE_POOL_2D": "AveragePool2D", "MAX_POOL_2D": "MaxPool2D",
+    "MEAN": "Mean", "SUM": "ReduceSum", "REDUCE_MAX": "ReduceMax", "REDUCE_MIN": "ReduceMin",
+    "REDUCE_PROD": "ReduceProd", "SOFTMAX": "Softmax", "LOG_SOFTMAX": "LogSoftmax",
+    "ADD": "Add", "SUB": "Sub", "MUL": "Mul", "DIV": "Div", "MAXIMUM": "Maximum",
+    "MINIMUM": "Minimum", "SQUARED_DIFFERENCE": "SquaredDifference", "POW": "Pow",
+    "PRELU": "PRelu", "RELU": "Relu", "RELU6": "Relu6", "RELU_N1_TO_1": "Clip",
+    "RELU_0_TO_1": "Clip", "LEAKY_RELU": "LeakyRelu", "HARD_SWISH": "HardSwish",
+    "LOGISTIC": "Logistic", "TANH": "Tanh", "ELU": "Elu", "GELU": "Gelu", "EXP": "Exp",
+    "LOG": "Log", "SQRT": "Sqrt", "RSQRT": "Rsqrt", "ABS": "Abs", "NEG": "Neg",
+    "FLOOR": "Floor", "CEIL": "Ceil", "ROUND": "Round", "SIN": "Sin", "COS": "Cos",
+    "LOGICAL_NOT": "Not", "EQUAL": "Equal", "NOT_EQUAL": "NotEqual", "LESS": "Less",
+    "LESS_EQUAL": "LessEqual", "GREATER": "Greater", "GREATER_EQUAL": "GreaterEqual",
+    "LOGICAL_AND": "And", "LOGICAL_OR": "Or", "SELECT": "Where", "SELECT_V2": "Where",
+    "ARG_MAX": "ArgMax", "ARG_MIN": "ArgMin",
+    "PAD": "Pad", "PADV2": "Pad", "MIRROR_PAD": "Pad", "TRANSPOSE": "Transpose",
+    "CONCATENATION": "Concatenation", "SPLIT": "Split", "SPLIT_V": "Split",
+    "SLICE": "StridedSlice", "STRIDED_SLICE": "StridedSlice", "UNPACK": "Unpack",
+    "PACK": "Pack", "TILE": "Tile", "RESIZE_BILINEAR": "Resize",
+    "RESIZE_NEAREST_NEIGHBOR": "Resize", "SPACE_TO_DEPTH": "SpaceToDepth",
+    "DEPTH_TO_SPACE": "DepthToSpace", "BROADCAST_TO": "BroadcastTo", "FILL": "Fill",
+    "GATHER": "Gather", "CAST": "Cast", "SHAPE": "Shape", "RANGE": "Range",
+    "RESHAPE": "Reshape", "EXPAND_DIMS": "Reshape", "SQUEEZE": "Squeeze",
+    "QUANTIZE": "Quantize", "DEQUANTIZE": "Dequantize",
 }
 
-#: Ops whose integer constant inputs are weights (the int32 bias).
-_WEIGHTED_OPS = frozenset({"Conv2D", "DepthwiseConv2D", "FullyConnected"})
+#: Inputs that are shapes, not weights, although the op is weighted (TRANSPOSE_CONV's
+#: output shape comes first).
+_SHAPE_INPUTS: dict[str, tuple[int, ...]] = {"TRANSPOSE_CONV": (0,)}
+#: Recurrent ops: (input positions of their gate matrices, whether the input is a sequence).
+#: LSTM: input->gate 1-4, recurrent->gate 5-8, projection 16; RNN: 1, 2; SVDF: feature 1, time 2.
+_RECURRENT: dict[str, tuple[tuple[int, ...], bool]] = {
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": ((1, 2, 3, 4, 5, 6, 7, 8, 16), True),
+    "LSTM": ((1, 2, 3, 4, 5, 6, 7, 8, 16), False),
+    "UNIDIRECTIONAL_SEQUENCE_RNN": ((1, 2), True), "RNN": ((1, 2), False),
+    "SVDF": ((1, 2), False),
+}
 
 _TYPE_NAMES: dict[int, str] = {
     0: "float32", 1: "float16", 2: "int32", 3: "uint8", 4: "int64", 6: "bool", 7: "int16",
@@ -110,35 +139,69 @@ def _layer(op: Any, raw: str, index: int, tensors: list[Tensor], folded: dict[in
     """One operator: activations, weights (constants; folded float16 ones too) and attributes."""
     canonical = CANONICAL.get(raw, "Unknown")
     out_ids = [int(i) for i in _as_list(op.OutputsAsNumpy()) if i >= 0]
+    positions: dict[int, Tensor] = {}
     inputs, weights, shape_consts = [], [], []
-    for tid in (int(i) for i in _as_list(op.InputsAsNumpy())):
+    for pos, tid in enumerate(int(i) for i in _as_list(op.InputsAsNumpy())):
         if tid < 0:
             continue  # optional input left out (e.g. no bias)
-        t = folded.get(tid, tensors[tid])
+        t = positions[pos] = folded.get(tid, tensors[tid])
         if not t.is_constant:
             inputs.append(t)
-        elif t.dtype in ("int32", "int64") and canonical not in _WEIGHTED_OPS:
+        elif pos in _SHAPE_INPUTS.get(raw, ()) or not is_weight(canonical, t.dtype):
             shape_consts.append(t)  # a target shape, axes, paddings: an attribute
         else:
             weights.append(t)
     attrs = _options(op, raw)
     attrs.update({f"const_{i}": tuple(int(v) for v in t.data.ravel()[:16])
-                  for i, t in enumerate(shape_consts)})
+                  for i, t in enumerate(shape_consts) if t.dtype in ("int32", "int64")})
     folded_ids = {t.id for t in folded.values()}
     if any(w.id in folded_ids for w in weights):
         attrs["dequantized_weights"] = True
-    if canonical in ("Conv2D", "DepthwiseConv2D"):
-        # the filter is normally a constant; a computed one is the second input
-        kernel = weights[0] if weights else inputs[1] if len(inputs) > 1 else None
-        if kernel is None or len(kernel.shape) != 4:
-            raise ProfileError(f"{raw} '{tensors[out_ids[0]].name if out_ids else index}' has "
-                               "no readable filter")
-        kernel_shape = kernel.shape  # OHWI; depthwise 1HW(C*M)
-        attrs["kernel"] = (int(kernel_shape[1]), int(kernel_shape[2]))
-        attrs["in_channels_per_group"] = 1 if canonical == "DepthwiseConv2D" else int(kernel_shape[3])
+    name = tensors[out_ids[0]].name if out_ids else raw
+    if canonical in ("Conv2D", "DepthwiseConv2D", "TransposeConv2D", "Conv3D"):
+        attrs.update(_conv_attrs(raw, canonical, name, weights, inputs))
+    elif canonical in ("FullyConnected", "MatMul"):
+        attrs["reduction"] = _reduction(raw, attrs, weights, inputs)
+    elif raw in _RECURRENT:
+        attrs.update(_recurrent_attrs(raw, positions))
     return Layer(index=index, op=canonical, raw_op=raw, inputs=tuple(inputs),
                  weights=tuple(weights), outputs=tuple(tensors[i] for i in out_ids),
-                 attrs=attrs, name=tensors[out_ids[0]].name if out_ids else raw)
+                 attrs=attrs, name=name)
+
+
+def _conv_attrs(raw: str, canonical: str, name: str, weights: list[Tensor],
+                inputs: list[Tensor]) -> dict[str, Any]:
+    """Kernel window and input channels per group from the filter (OHWI; CONV_3D: DHWIO)."""
+    # the filter is normally a constant; a computed one is an activation input
+    kernel = weights[0] if weights else inputs[-1 if raw == "TRANSPOSE_CONV" else 1] \
+        if len(inputs) > 1 else None
+    rank = 5 if raw == "CONV_3D" else 4
+    if kernel is None or len(kernel.shape) != rank:
+        raise ProfileError(f"{raw} '{name}' has no readable filter")
+    ks = kernel.shape
+    if raw == "CONV_3D":
+        return {"kernel": tuple(int(d) for d in ks[:3]), "in_channels_per_group": int(ks[3])}
+    depthwise = canonical == "DepthwiseConv2D"
+    return {"kernel": (int(ks[1]), int(ks[2])), "in_channels_per_group": 1 if depthwise else int(ks[3])}
+
+
+def _reduction(raw: str, attrs: dict[str, Any], weights: list[Tensor], inputs: list[Tensor]) -> int:
+    """Length of the dot product behind each output element of a matrix product."""
+    if raw == "BATCH_MATMUL" and inputs:
+        a = inputs[0].shape
+        return int(a[-2] if attrs.get("adj_x") else a[-1]) if a else 0
+    matrix = weights[0] if weights else inputs[1] if len(inputs) > 1 else None
+    return int(matrix.shape[-1]) if matrix is not None and matrix.shape else 0
+
+
+def _recurrent_attrs(raw: str, positions: dict[int, Tensor]) -> dict[str, Any]:
+    """Steps (time x batch) and the elements of the gate matrices each step multiplies."""
+    matrices, sequence = _RECURRENT[raw]
+    x = positions.get(0)
+    shape = x.shape if x is not None else ()
+    steps = (_prod(shape[:2]) if sequence else _prod(shape[:1])) if shape else 0
+    return {"steps": int(steps),
+            "matrix_elements": sum(positions[i].size for i in matrices if i in positions)}
 
 
 def _operator_code_names(model: Any) -> list[str]:
@@ -224,7 +287,7 @@ def _constant_dequantize_outputs(ops: list[Any], op_names: list[str],
 
 
 def _options(op: Any, raw: str) -> dict[str, Any]:
-    """The attributes the profile needs: kernel size, strides, depth multiplier."""
+    """The attributes the profile needs: kernel size, strides, depth multiplier, adj_x."""
     table = op.BuiltinOptions()
     if table is None:
         return {}
@@ -234,13 +297,23 @@ def _options(op: Any, raw: str) -> dict[str, Any]:
         from ethosu.vela.tflite.DepthwiseConv2DOptions import DepthwiseConv2DOptions as Opt
     elif raw in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
         from ethosu.vela.tflite.Pool2DOptions import Pool2DOptions as Opt
+    elif raw == "TRANSPOSE_CONV":
+        from ethosu.vela.tflite.TransposeConvOptions import TransposeConvOptions as Opt
+    elif raw == "BATCH_MATMUL":
+        from ethosu.vela.tflite.BatchMatMulOptions import BatchMatMulOptions as Opt
+
+        o = Opt()
+        o.Init(table.Bytes, table.Pos)
+        return {"adj_x": bool(o.AdjX()), "adj_y": bool(o.AdjY())}
     else:
         return {}
     o = Opt()
     o.Init(table.Bytes, table.Pos)
     attrs: dict[str, Any] = {"strides": (int(o.StrideH()), int(o.StrideW())),
-                             "padding": "same" if int(o.Padding()) == 0 else "valid",
-                             "fused_activation": int(o.FusedActivationFunction())}
+                             "padding": "same" if int(o.Padding()) == 0 else "valid"}
+    if raw == "TRANSPOSE_CONV":
+        return attrs
+    attrs["fused_activation"] = int(o.FusedActivationFunction())
     if raw in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
         attrs["kernel"] = (int(o.FilterHeight()), int(o.FilterWidth()))
     else:

@@ -43,8 +43,14 @@ class StaticProfile:
     input_shapes: tuple[tuple[int, ...], ...]
     weight_dtypes: tuple[str, ...]
     activation_dtypes: tuple[str, ...]
-    unknown_ops: tuple[str, ...] = ()
+    unknown_ops: tuple[str, ...] = ()  # format names of the ops without a cost
+    #: layers whose op is unknown: when > 0, ``macs`` / ``effective_macs`` are lower bounds
+    unknown_op_count: int = 0
     extra: dict[str, Any] = field(default_factory=dict)  # ground truth (tflm, vela) when run
+
+    @property
+    def macs_are_lower_bound(self) -> bool:
+        return self.unknown_op_count > 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

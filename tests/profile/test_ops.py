@@ -1,0 +1,69 @@
+"""The operator table: one definition per op, known to both readers alike."""
+
+from __future__ import annotations
+
+import pytest
+
+from sercompress.profile import onnx_reader, ops, tflite_reader
+
+READERS = {"tflite": tflite_reader.CANONICAL, "onnx": onnx_reader.CANONICAL}
+#: Canonical ops a reader emits without its mapping table naming them (resolved per node).
+RESOLVED = {"onnx": {"DepthwiseConv2D", "Conv3D", "MatMul", "Relu6"}, "tflite": set()}
+
+
+def _emitted(fmt: str) -> set[str]:
+    return set(READERS[fmt].values()) | RESOLVED[fmt]
+
+
+@pytest.mark.parametrize("fmt", sorted(READERS))
+def test_every_op_a_reader_emits_is_in_the_table(fmt):
+    assert _emitted(fmt) <= ops.CANONICAL_OPS, sorted(_emitted(fmt) - ops.CANONICAL_OPS)
+    assert ops.UNKNOWN not in READERS[fmt].values()  # unknown is what is *not* mapped
+
+
+def test_no_op_is_known_to_one_format_only_unless_the_table_says_why():
+    """ELU, SPLIT and UNPACK were once taught to the TFLite side only; this catches that."""
+    tflite, onnx = _emitted("tflite"), _emitted("onnx")
+    for op in sorted(tflite ^ onnx):
+        have = "tflite" if op in tflite else "onnx"
+        assert ops.OPS[op].only == have, f"{op} is known to {have} only; map it in the other " \
+                                         "reader or mark it only=... with the reason"
+    for name, spec in ops.OPS.items():
+        if name == ops.UNKNOWN:
+            continue
+        wanted = {spec.only} if spec.only else {"tflite", "onnx"}
+        have = {fmt for fmt in READERS if name in _emitted(fmt)}
+        assert have == wanted, f"{name}: table says {sorted(wanted)}, readers map {sorted(have)}"
+
+
+def test_issue_10_ops_are_costed_in_both_formats():
+    for raw in ("UNIDIRECTIONAL_SEQUENCE_LSTM", "SVDF", "TRANSPOSE_CONV", "LEAKY_RELU", "DIV",
+                "MAXIMUM", "MINIMUM"):
+        assert tflite_reader.CANONICAL[raw] in ops.OPS
+    for raw in ("LSTM", "GRU", "ConvTranspose", "LeakyRelu", "PRelu", "HardSwish", "Clip",
+                "Split", "Slice", "Resize"):
+        assert onnx_reader.CANONICAL[raw] in ops.OPS
+
+
+def test_mac_ops_have_a_mac_cost_class_and_weighted_ops_take_their_constants():
+    for name, spec in ops.OPS.items():
+        if spec.macs in ("conv", "matmul", "recurrent"):
+            assert spec.cost in ("conv", "depthwise", "fully_connected"), name
+        if spec.kernel_first:
+            assert spec.const_inputs == "weights", name
+    assert ops.is_weight("Conv2D", "int32")           # the bias of a quantized conv
+    assert not ops.is_weight("Add", "int32")          # shape arithmetic
+    assert ops.is_weight("Add", "int8")               # a constant operand
+    assert not ops.is_weight("Reshape", "float32")    # never a weight
+    assert ops.spec("NoSuchOp") is ops.OPS[ops.UNKNOWN]
+
+
+def test_stages_read_the_one_table():
+    from sercompress.export import verify
+    from sercompress.profile import graph, latency, static
+
+    assert verify.KERNEL_OPS is ops.KERNEL_OPS
+    assert graph.CANONICAL_OPS is ops.CANONICAL_OPS
+    assert static.SHAPE_OPS is ops.SHAPE_OPS
+    assert latency.CONVERSION_OPS is ops.CONVERSION_OPS
+    assert all(latency.op_class(n) == s.cost for n, s in ops.OPS.items())
