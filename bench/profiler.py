@@ -114,7 +114,7 @@ def host_latency_figures(reference: Path, directory: Path) -> None:
     from sercompress.profile import profile_artifact
     from sercompress.profile.hardware import get_hw_profile
     from sercompress.profile.host import measure
-    from sercompress.profile.latency import fit_host_coefficients, predict_ms
+    from sercompress.profile.calibration import fit_host_coefficients, predict_ms
 
     hw = get_hw_profile("host")
     print(f"\n== host latency: {reference.name} (LiteRT XNNPACK, batch 1, warm-up 5, 50 runs)")

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from sercompress.fit import Budget
+from sercompress.fit import Budget, FitResult, flash_used, ram_used
 from sercompress.profile.hardware import HardwareProfile
-from sercompress.profile.latency import LatencyEstimate
-from sercompress.profile.types import LayerProfile, StaticProfile
+from sercompress.profile.types import LatencyEstimate, LayerProfile, StaticProfile, TflmArena, VelaResult
 
 KIB = 1024
 
@@ -30,18 +29,21 @@ def hw(**over) -> HardwareProfile:
 
 
 def static(file_bytes=60 * KIB, constant=55 * KIB, peak=30 * KIB, fmt="tflite",
-           dtypes=("int8",), extra=None) -> StaticProfile:
-    conv = LayerProfile(0, "Conv2D", "CONV_2D", "c", dtypes[0], dtypes[0], (), (), 0, 0, 10, 10,
-                        1, 1, 1)
+           dtypes=("int8",), **ground_truth) -> StaticProfile:
+    conv = LayerProfile(index=0, op="Conv2D", raw_op="CONV_2D", name="c", dtype=dtypes[0],
+                        activation_dtype=dtypes[0], input_shapes=(), output_shapes=(), params=0,
+                        nonzero_params=0, macs=10, effective_macs=10, input_elements=1,
+                        output_elements=1, activation_bytes=1)
     return StaticProfile(path=f"m.{fmt}", format=fmt, file_bytes=file_bytes, gzip_bytes=1,
                          layers=(conv,), params=0, nonzero_params=0, macs=10, effective_macs=10,
                          weight_bytes_by_dtype={}, constant_bytes=constant, peak_ram_bytes=peak,
                          input_shapes=(), weight_dtypes=(*dtypes, "int32"),
-                         activation_dtypes=dtypes, extra=extra or {})
+                         activation_dtypes=dtypes, **ground_truth)
 
 
 def lat(ms: float | None, source="estimated") -> LatencyEstimate:
-    return LatencyEstimate("dev", source, ms, None if ms is None else ms * 1e5, "why")
+    return LatencyEstimate(hardware="dev", source=source, ms=ms, cycles=None if ms is None else ms * 1e5,
+                           reason="why")
 
 
 def test_everything_fits_with_margins():
@@ -54,6 +56,8 @@ def test_everything_fits_with_margins():
     assert flash.unit == "bytes" and latency.unit == "ms"
     assert "model file 60.0 KiB + runtime 20.0 KiB" in flash.reason and "left" in flash.reason
     assert r.to_dict()["checks"][0]["name"] == "flash"
+    assert FitResult.model_validate_json(r.model_dump_json()) == r  # the record round-trips
+    assert isinstance(flash.value, int)  # bytes stay integers
 
 
 def test_over_budget_gives_negative_margins_and_reasons():
@@ -83,8 +87,9 @@ def test_latency_override_and_onnx_uses_constant_data():
 
 def test_unsupported_latency_and_dtype_fail_with_the_reason():
     r = Budget.from_hardware(hw()).is_satisfied_by(static(dtypes=("float32",)),
-                                                   LatencyEstimate("dev", "unsupported", None, None,
-                                                                   "float compute has no path"))
+                                                   LatencyEstimate(hardware="dev", source="unsupported",
+                                                                   ms=None, cycles=None,
+                                                                   reason="float compute has no path"))
     assert not r.fits
     assert "unsupported: float compute has no path" in r.check("latency").reason
     dtype = r.check("dtype")
@@ -92,19 +97,44 @@ def test_unsupported_latency_and_dtype_fail_with_the_reason():
 
 
 def test_ground_truth_replaces_the_plan():
-    tflm = static(extra={"tflm": {"total_bytes": 48 * KIB, "head_bytes": 40 * KIB}})
+    tflm = static(tflm=TflmArena(total_bytes=48 * KIB, head_bytes=40 * KIB, tail_bytes=8 * KIB))
     r = Budget.from_hardware(hw()).is_satisfied_by(tflm, lat(1.0))
     assert r.check("ram").value == 58 * KIB and "TFLM arena (measured)" in r.check("ram").reason
     assert not r.fits
     vela_hw = hw(runtime="vela", vela={"accelerator_config": "ethos-u55-128",
                                        "system_config": "s", "memory_mode": "m"})
-    vela = static(extra={"vela": {"sram_bytes": 5 * KIB, "flash_bytes": 70 * KIB}})
+    vela = static(vela=VelaResult(accelerator="ethos-u55-128", system_config="s", memory_mode="m",
+                                  clock_hz=5e8, cycles=1000, inference_ms=1.0, sram_bytes=5 * KIB,
+                                  flash_bytes=70 * KIB, macs=10, cpu_op_count=0, npu_op_count=1,
+                                  cpu_fallback_ops=()))
     r = Budget.from_hardware(vela_hw).is_satisfied_by(vela, lat(1.0, "vela"))
     assert r.check("ram").value == 15 * KIB and r.check("flash").value == 90 * KIB
     assert "Vela SRAM" in r.check("ram").reason
     # Vela figures are only used for a Vela device.
     r = Budget.from_hardware(hw()).is_satisfied_by(vela, lat(1.0))
     assert r.check("flash").value == 80 * KIB
+
+
+def test_one_rule_chooses_the_ram_and_flash_of_a_device():
+    """Vela (for the accelerator it compiled for) > TFLM arena > planner; the fit uses the same."""
+    vela_hw = hw(runtime="vela", vela={"accelerator_config": "ethos-u55-128",
+                                       "system_config": "s", "memory_mode": "m"})
+    other_hw = hw(runtime="vela", vela={"accelerator_config": "ethos-u65-256",
+                                        "system_config": "s", "memory_mode": "m"})
+    vela = VelaResult(accelerator="ethos-u55-128", system_config="s", memory_mode="m", clock_hz=5e8,
+                      cycles=1000, inference_ms=1.0, sram_bytes=5 * KIB, flash_bytes=70 * KIB,
+                      macs=10, cpu_op_count=0, npu_op_count=1, cpu_fallback_ops=())
+    both = static(tflm=TflmArena(total_bytes=48 * KIB, head_bytes=40 * KIB, tail_bytes=8 * KIB),
+                  vela=vela)
+    assert (ram_used(both, vela_hw).bytes, ram_used(both, vela_hw).source) == (5 * KIB, "Vela SRAM")
+    assert ram_used(both, other_hw).source == "TFLM arena (measured)"  # Vela of another NPU
+    assert ram_used(both, hw()).bytes == ram_used(both, None).bytes == 48 * KIB
+    assert ram_used(static(), None).source == "planned arena"
+    assert flash_used(both, vela_hw).bytes == 70 * KIB and flash_used(both, None).bytes == 60 * KIB
+    for device in (vela_hw, other_hw, hw()):
+        fit = Budget.from_hardware(device).is_satisfied_by(both, lat(1.0))
+        assert fit.check("ram").value == ram_used(both, device).bytes + device.runtime_ram_bytes
+        assert fit.check("flash").value == flash_used(both, device).bytes + device.runtime_flash_bytes
 
 
 def test_default_budget_has_no_limits():

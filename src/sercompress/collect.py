@@ -15,7 +15,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from .assess import ArtifactAssessment
+from .assess import ArtifactAssessment, DeviceAssessment
+from .fit import ram_used
+from .profile.types import StaticProfile
 from .report.summary import (
     Accuracy, Artifact, FitCheck, HardwareBudget, HostLatency, LayerFigure, MachineInfo,
     ProfileFit, PublishedFigure, Sizes, VariantEntry, Verification,
@@ -43,32 +45,31 @@ def entry(row: ArtifactRow, relative_to: Path) -> VariantEntry:
     v, a, static = row.variant, row.assessment, row.assessment.static
     acc = v["accuracy"].get(row.kind)
     ver = v["verification"].get(row.kind, {})
-    tflm = (static.get("extra") or {}).get("tflm") or {}
     return VariantEntry(
         name=row.name, family=row.family, recipe=row.recipe,
         artifact=Artifact(path=_rel(a.path, relative_to), format="tflite", dtype=deployment_dtype(static)),
         accuracy=Accuracy(ua=acc["ua"], wa=acc["wa"], f1=acc["f1"], confusion=acc["confusion"],
                           classes=tuple(acc["classes"]), n=acc.get("n"), source="tflite") if acc else None,
         sizes=Sizes(**v["sizes"][row.kind]),
-        params=static["params"], nonzero_params=static["nonzero_params"], macs=static["macs"],
-        peak_ram_bytes=int(tflm.get("total_bytes") or static["peak_ram_bytes"]),
+        params=static.params, nonzero_params=static.nonzero_params, macs=static.macs,
+        peak_ram_bytes=ram_used(static, None).bytes,
         host_latency=tuple(HostLatency(runtime=t.runtime, median_ms=t.median_ms, p90_ms=t.p90_ms,
                                        runs=t.runs, threads=t.threads) for t in a.host.values()),
         verification=Verification(sparsity=ver.get("sparsity"),
                                   max_unique_values=ver.get("max_unique_per_channel"),
                                   passed=ver.get("ok"), notes=tuple(ver.get("problems", ()))),
-        fits=tuple(_profile_fit(d.hardware, d.fits, d.latency, d.fit) for d in a.devices.values()),
-        layers=tuple(LayerFigure(name=layer["name"] or f"{layer['op']}_{layer['index']}", op=layer["op"],
-                                 macs=layer["macs"], ram_bytes=layer["activation_bytes"])
-                     for layer in static["layers"]),
+        fits=tuple(_profile_fit(d) for d in a.devices.values()),
+        layers=tuple(LayerFigure(name=layer.name or f"{layer.op}_{layer.index}", op=layer.op,
+                                 macs=layer.macs, ram_bytes=layer.activation_bytes)
+                     for layer in static.layers),
         published=row.published,
         notes=tuple(n for n in (_onnx_note(v, row.kind),) if n),
     )
 
 
-def deployment_dtype(static: dict[str, Any]) -> str:
+def deployment_dtype(static: StaticProfile) -> str:
     """float32 / float16 / dynamic_int8 / int8 / int16x8, read from the file's tensors."""
-    weights, acts = set(static["weight_dtypes"]), set(static["activation_dtypes"])
+    weights, acts = set(static.weight_dtypes), set(static.activation_dtypes)
     if "int16" in acts:
         return "int16x8"
     if "int8" in acts and "float32" not in acts - {"int8"}:
@@ -113,16 +114,15 @@ def published(spec: Any) -> PublishedFigure:
                            metric=spec.reported.metric, value=spec.reported.value, corpus=spec.reported.corpus)
 
 
-def _profile_fit(hardware: str, fits: bool, latency: dict[str, Any], fit: dict[str, Any]) -> ProfileFit:
-    checks = {c["name"]: c for c in fit["checks"]}
+def _profile_fit(d: DeviceAssessment) -> ProfileFit:
+    checks = {c.name: c for c in d.fit.checks}
     return ProfileFit(
-        profile=hardware, fits=fits,
-        flash_bytes=_int(checks.get("flash", {}).get("value")),
-        ram_bytes=_int(checks.get("ram", {}).get("value")),
-        latency_ms=latency.get("ms"), latency_source=latency["source"],
-        reasons=tuple(f"{c['name']}: {c['reason']}" for c in fit["checks"] if not c["ok"]),
-        checks=tuple(FitCheck(name=c["name"], ok=c["ok"], value=c["value"], limit=c["limit"],
-                              margin=c["margin"], reason=c["reason"]) for c in fit["checks"]),
+        profile=d.hardware, fits=d.fits,
+        flash_bytes=_int(checks["flash"].value), ram_bytes=_int(checks["ram"].value),
+        latency_ms=d.latency.ms, latency_source=d.latency.source,
+        reasons=d.fit.reasons,
+        checks=tuple(FitCheck(name=c.name, ok=c.ok, value=c.value, limit=c.limit,
+                              margin=c.margin, reason=c.reason) for c in d.fit.checks),
     )
 
 

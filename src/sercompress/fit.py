@@ -8,42 +8,47 @@ per resource -- flash, RAM, latency, dtype -- each with its value, limit,
 margin (limit - value: negative means over budget) and a one-line reason, so a
 report can say *why* a variant does not fit, not just that it does not.
 
-Which figures are used:
+Which figures are used -- chosen here and nowhere else (``check``, ``profile --hw``,
+the run and the report all go through :func:`ram_used` / :func:`flash_used`):
 
 * flash = the model file (a .tflite flatbuffer is stored in flash as is, so
   its whole size counts; for other formats the constant data) + the runtime's
   declared flash; for Vela devices, Vela's own flash figure when available.
 * RAM = the arena: Vela's SRAM for Vela devices, else the TFLM arena actually
-  allocated when it was measured (``static.extra["tflm"]``), else the
-  planner's peak -- plus the runtime's declared RAM.
-* latency = the estimate's ms (measured on ``host``); "unsupported" fails.
+  allocated when it was measured (``static.tflm``), else the planner's peak --
+  plus the runtime's declared RAM.
+* latency = the estimate's ms (``profile.latency.estimate``: measured on ``host``,
+  Vela's for Vela devices); "unsupported" fails.
 * dtype = the model's weight / activation dtypes against the device's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
+from .profile.dtype_policy import compute_dtypes, unsupported_reasons
 from .profile.hardware import HardwareProfile
-from .profile.latency import LatencyEstimate, compute_dtypes, unsupported_reasons
-from .profile.types import StaticProfile
+from .profile.latency import vela_for
+from .profile.types import LatencyEstimate, StaticProfile
+from .records import Record
 
 
-@dataclass(frozen=True)
-class Check:
-    name: str                  # "flash" | "ram" | "latency" | "dtype"
+class Check(Record):
+    """One resource of one artifact on one device: its figure against the device's limit."""
+
+    name: Literal["flash", "ram", "latency", "dtype"]
     ok: bool
-    value: float | None
-    limit: float | None
-    margin: float | None       # limit - value, in ``unit``; negative = over budget
-    unit: str                  # "bytes" | "ms" | ""
+    value: int | float | None  # bytes stay integers, ms are floats
+    limit: int | float | None
+    margin: int | float | None  # limit - value, in ``unit``; negative = over budget
+    unit: Literal["bytes", "ms", ""]
     reason: str
 
 
-@dataclass(frozen=True)
-class FitResult:
+class FitResult(Record):
+    """Does one artifact fit one device: a check per resource."""
+
     artifact: str
     hardware: str
     fits: bool
@@ -61,7 +66,42 @@ class FitResult:
         return next(c for c in self.checks if c.name == name)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return self.model_dump(mode="json")
+
+
+class Resource(Record):
+    """Bytes a model takes of one kind of memory on a device, and which figure that is."""
+
+    bytes: int
+    source: str   # "Vela SRAM" | "TFLM arena (measured)" | "planned arena" | "Vela flash" | ...
+
+
+def ram_used(static: StaticProfile, hw: HardwareProfile | None) -> Resource:
+    """The RAM ``static``'s arena takes on ``hw`` (``None``: no device), runtime excluded.
+
+    Vela's SRAM on a Vela device it was compiled for, else the arena TFLite Micro
+    allocated when it was run, else the planner's peak.
+    """
+    vela = vela_for(static, hw) if hw is not None else None
+    if vela is not None:
+        return Resource(bytes=vela.sram_bytes, source="Vela SRAM")
+    if static.tflm is not None and static.tflm.total_bytes:
+        return Resource(bytes=static.tflm.total_bytes, source="TFLM arena (measured)")
+    return Resource(bytes=static.peak_ram_bytes, source="planned arena")
+
+
+def flash_used(static: StaticProfile, hw: HardwareProfile | None) -> Resource:
+    """The flash ``static`` takes on ``hw`` (``None``: no device), runtime excluded.
+
+    Vela's flash on a Vela device it was compiled for; else the whole .tflite file
+    (a flatbuffer is stored in flash as is), or the constant data of another format.
+    """
+    vela = vela_for(static, hw) if hw is not None else None
+    if vela is not None:
+        return Resource(bytes=vela.flash_bytes, source="Vela flash")
+    if static.format == "tflite":
+        return Resource(bytes=static.file_bytes, source="model file")
+    return Resource(bytes=static.constant_bytes, source="constant data")
 
 
 @dataclass(frozen=True)
@@ -86,59 +126,46 @@ class Budget:
 
     def is_satisfied_by(self, static: StaticProfile, latency: LatencyEstimate | None) -> FitResult:
         checks = (self._flash(static), self._ram(static), self._latency(latency), self._dtype(static))
-        return FitResult(static.path, self.hardware, all(c.ok for c in checks), checks)
+        return FitResult(artifact=static.path, hardware=self.hardware, fits=all(c.ok for c in checks),
+                         checks=checks)
 
     # One small method per resource ------------------------------------------------
 
     def _flash(self, static: StaticProfile) -> Check:
-        vela_flash = _vela_figure(static, self, ("flash_bytes", "off_chip_flash_bytes"))
-        if vela_flash is not None:
-            model, what = vela_flash, "Vela flash"
-        elif static.format == "tflite":
-            model, what = static.file_bytes, "model file"
-        else:
-            model, what = static.constant_bytes, "constant data"
-        return _bytes_check("flash", model, what, self.runtime_flash_bytes, self.flash_bytes)
+        used = flash_used(static, self.profile)
+        return _bytes_check("flash", used, self.runtime_flash_bytes, self.flash_bytes)
 
     def _ram(self, static: StaticProfile) -> Check:
-        vela_sram = _vela_figure(static, self, ("sram_bytes",))
-        tflm = (static.extra or {}).get("tflm") or {}
-        tflm_arena = tflm.get("total_bytes")  # profile.tflm.TflmArena: head + persistent tail
-        if vela_sram is not None:
-            model, what = vela_sram, "Vela SRAM"
-        elif tflm_arena:
-            model, what = int(tflm_arena), "TFLM arena (measured)"
-        else:
-            model, what = static.peak_ram_bytes, "planned arena"
-        return _bytes_check("ram", model, what, self.runtime_ram_bytes, self.ram_bytes)
+        used = ram_used(static, self.profile)
+        return _bytes_check("ram", used, self.runtime_ram_bytes, self.ram_bytes)
 
     def _latency(self, latency: LatencyEstimate | None) -> Check:
         if latency is None:
             ok = self.latency_ms is None
-            return Check("latency", ok, None, self.latency_ms, None, "ms",
-                         "no latency figure" + ("" if ok else " for a device with a latency budget"))
+            return _check("latency", ok, None, self.latency_ms, None, "ms",
+                          "no latency figure" + ("" if ok else " for a device with a latency budget"))
         if latency.ms is None:
-            return Check("latency", False, None, self.latency_ms, None, "ms",
-                         f"{latency.source}: {latency.reason}")
+            return _check("latency", False, None, self.latency_ms, None, "ms",
+                          f"{latency.source}: {latency.reason}")
         if self.latency_ms is None:
-            return Check("latency", True, latency.ms, None, None, "ms",
-                         f"{latency.ms:.4g} ms ({latency.source}), no budget")
+            return _check("latency", True, latency.ms, None, None, "ms",
+                          f"{latency.ms:.4g} ms ({latency.source}), no budget")
         margin = self.latency_ms - latency.ms
         ok = margin >= 0
         word = "within" if ok else "over"
-        return Check("latency", ok, latency.ms, self.latency_ms, margin, "ms",
-                     f"{latency.ms:.4g} ms ({latency.source}) {word} the {self.latency_ms:g} ms "
-                     f"budget by {abs(margin):.4g} ms")
+        return _check("latency", ok, latency.ms, self.latency_ms, margin, "ms",
+                      f"{latency.ms:.4g} ms ({latency.source}) {word} the {self.latency_ms:g} ms "
+                      f"budget by {abs(margin):.4g} ms")
 
     def _dtype(self, static: StaticProfile) -> Check:
         if self.profile is None:
-            return Check("dtype", True, None, None, None, "", "no dtype restriction")
+            return _check("dtype", True, None, None, None, "", "no dtype restriction")
         reasons = [r for r in unsupported_reasons(static, self.profile) if "unknown op" not in r]
         if reasons:
-            return Check("dtype", False, None, None, None, "", "; ".join(reasons))
-        return Check("dtype", True, None, None, None, "",
-                     f"weights {_compute(static.weight_dtypes)}, compute "
-                     f"{sorted(compute_dtypes(static))} supported")
+            return _check("dtype", False, None, None, None, "", "; ".join(reasons))
+        return _check("dtype", True, None, None, None, "",
+                      f"weights {_compute(static.weight_dtypes)}, compute "
+                      f"{sorted(compute_dtypes(static))} supported")
 
 
 def _compute(dtypes: tuple[str, ...]) -> list[str]:
@@ -146,22 +173,20 @@ def _compute(dtypes: tuple[str, ...]) -> list[str]:
     return [d for d in dtypes if d not in ("int32", "int64", "bool")]
 
 
-def _bytes_check(name: str, model: int, what: str, runtime: int, limit: int | None) -> Check:
-    value = int(model) + int(runtime)
-    detail = f"{what} {_kib(model)} + runtime {_kib(runtime)} = {_kib(value)}"
+def _check(name: str, ok: bool, value: float | None, limit: float | None, margin: float | None,
+           unit: str, reason: str) -> Check:
+    return Check(name=name, ok=ok, value=value, limit=limit, margin=margin, unit=unit, reason=reason)
+
+
+def _bytes_check(name: str, used: Resource, runtime: int, limit: int | None) -> Check:
+    value = int(used.bytes) + int(runtime)
+    detail = f"{used.source} {_kib(used.bytes)} + runtime {_kib(runtime)} = {_kib(value)}"
     if limit is None:
-        return Check(name, True, value, None, None, "bytes", f"{detail}, no limit")
+        return _check(name, True, value, None, None, "bytes", f"{detail}, no limit")
     margin = limit - value
     ok = margin >= 0
     verdict = f"{_kib(abs(margin))} {'left' if ok else 'over'} of {_kib(limit)}"
-    return Check(name, ok, value, limit, margin, "bytes", f"{detail}: {verdict}")
-
-
-def _vela_figure(static: StaticProfile, budget: Budget, keys: tuple[str, ...]) -> int | None:
-    if budget.profile is None or budget.profile.runtime != "vela":
-        return None
-    vela: Mapping[str, Any] = (static.extra or {}).get("vela") or {}
-    return next((int(vela[k]) for k in keys if vela.get(k) is not None), None)
+    return _check(name, ok, value, limit, margin, "bytes", f"{detail}: {verdict}")
 
 
 def _kib(n: float) -> str:

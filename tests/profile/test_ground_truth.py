@@ -82,12 +82,12 @@ def test_cli_json_with_ground_truth_and_hardware(light_sernet_int8, tmp_path, ca
                "--cache-dir", str(tmp_path), "--hw", "ethos-u55-128", "--hw", "nrf52840"])
     assert rc == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["macs"] == out["extra"]["vela"]["macs"]
-    assert out["extra"]["tflm"]["head_bytes"] == out["peak_ram_bytes"]
+    assert out["macs"] == out["vela"]["macs"]
+    assert out["tflm"]["head_bytes"] == out["peak_ram_bytes"]
     by_name = {d["hardware"]: d for d in out["hardware"]}
     assert by_name["ethos-u55-128"]["latency"]["source"] == "vela"
     assert by_name["ethos-u55-128"]["latency"]["ms"] == pytest.approx(
-        out["extra"]["vela"]["inference_ms"])
+        out["vela"]["inference_ms"])
     # 412 KB of activations cannot fit the nRF52840's 256 KB of RAM
     nrf = {c["name"]: c for c in by_name["nrf52840"]["fit"]["checks"]}
     assert by_name["nrf52840"]["fit"]["fits"] is False and nrf["ram"]["ok"] is False

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import pytest
 
+from sercompress.profile.calibration import design_row, fit_coefficients, predict_ms
+from sercompress.profile.cost import model_estimate
 from sercompress.profile.hardware import HardwareProfile, get_hw_profile
-from sercompress.profile.latency import (
-    design_row, estimate, fit_coefficients, model_estimate, predict_ms, with_device_ground_truth,
-)
-from sercompress.profile.types import LayerProfile, StaticProfile
+from sercompress.profile.host import summarize
+from sercompress.profile.latency import estimate, with_device_ground_truth
+from sercompress.profile.types import LayerProfile, StaticProfile, VelaResult
 
 CLOCK = 100_000_000
 COEFFS = {
@@ -42,14 +41,21 @@ def layer(i, op, macs=0, inp=0, out=0, dtype="int8", act="int8", name=None) -> L
                         output_elements=out, activation_bytes=out, known=op != "Unknown")
 
 
-def static(layers, weight_dtypes=("int8", "int32"), act_dtypes=("int8",), extra=None,
+def static(layers, weight_dtypes=("int8", "int32"), act_dtypes=("int8",), vela=None,
            unknown=()) -> StaticProfile:
     return StaticProfile(path="/nonexistent/model.tflite", format="tflite", file_bytes=1000,
                          gzip_bytes=900, layers=tuple(layers), params=0, nonzero_params=0,
                          macs=sum(x.macs for x in layers), effective_macs=0,
                          weight_bytes_by_dtype={}, constant_bytes=800, peak_ram_bytes=5000,
                          input_shapes=((1, 8, 8, 1),), weight_dtypes=weight_dtypes,
-                         activation_dtypes=act_dtypes, unknown_ops=unknown, extra=extra or {})
+                         activation_dtypes=act_dtypes, unknown_ops=unknown, vela=vela)
+
+
+def vela_result(cycles=2_000_000, ms=4.0, fallback=("EXP 'y'",), accelerator="ethos-u55-128"):
+    return VelaResult(accelerator=accelerator, system_config="Ethos_U55_High_End_Embedded",
+                      memory_mode="Shared_Sram", clock_hz=5e8, cycles=cycles, inference_ms=ms,
+                      sram_bytes=1000, flash_bytes=2000, macs=10, cpu_op_count=len(fallback),
+                      npu_op_count=3, cpu_fallback_ops=fallback)
 
 
 NET = [
@@ -137,12 +143,13 @@ def test_vela_device_reads_vela_result():
                                       "memory_mode": "Shared_Sram"})
     none = estimate(static(NET), hw)
     assert none.source == "unsupported" and "Vela" in none.reason
-    vela = {"cycles": 2_000_000, "inference_ms": 4.0, "cpu_fallback_ops": ["EXP 'y'"]}
-    est = estimate(static(NET, extra={"vela": vela}), hw)
+    est = estimate(static(NET, vela=vela_result()), hw)
     assert est.source == "vela" and est.ms == 4.0 and est.cycles == 2_000_000
+    assert est.vela == vela_result()
     assert "EXP" in est.reason and est.energy_mj == pytest.approx(20.0 * 4.0 / 1e3)
-    only_cycles = estimate(static(NET), hw, vela={"cycles": 1_000_000})
-    assert only_cycles.ms == pytest.approx(1e3 * 1_000_000 / CLOCK)
+    # A Vela result compiled for another accelerator says nothing about this device.
+    other = static(NET, vela=vela_result(accelerator="ethos-u65-256"))
+    assert estimate(other, hw).source == "unsupported"
     # Vela is not run for a model the device cannot execute at all.
     f32 = static([layer(0, "Conv2D", 10, 4, 4, "float32", "float32")], ("float32",), ("float32",))
     assert with_device_ground_truth(f32, hw) is f32
@@ -154,12 +161,12 @@ def test_measured_device_measures_never_estimates():
 
     def fake_measure(path):
         calls.append(path)
-        return SimpleNamespace(median_ms=7.5, p90_ms=8.0, runs=50, runtime="litert", threads=1,
-                               to_dict=lambda: {"median_ms": 7.5})
+        return summarize(path, "litert", 1, 5, [7.0, 7.5, 8.0], 10, 5)
 
     est = estimate(static(NET), hw, measure=fake_measure)
     assert calls == ["/nonexistent/model.tflite"]
-    assert est.source == "measured" and est.ms == 7.5 and est.extra == {"median_ms": 7.5}
+    assert est.source == "measured" and est.ms == 7.5 and est.measured.median_ms == 7.5
+    assert est.measured.samples_ms == ()  # figures only: the raw samples are not kept
 
 
 # ------------------------------------------------------------------ fitting

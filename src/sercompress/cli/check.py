@@ -75,9 +75,9 @@ def _check(static: Any, hw: Any, args: argparse.Namespace) -> Any:
     from ..profile.host import measure
 
     threads = None if args.threads == 0 else args.threads
-    _, fit = assess_on_device(static, hw, measure_fn=partial(measure, threads=threads, runs=args.runs),
+    device = assess_on_device(static, hw, measure_fn=partial(measure, threads=threads, runs=args.runs),
                               latency_budget_ms=args.latency_budget_ms, cache_dir=args.cache_dir)
-    return fit
+    return device.fit
 
 
 def _print(result: Any) -> None:

@@ -55,8 +55,9 @@ def run(args: argparse.Namespace) -> int:
                                 memory_mode=args.memory_mode, cache_dir=cache_dir)
     devices = [_device(profile, name, cache_dir) for name in args.hw]
     if args.json:
-        out = profile.to_dict()
-        out["hardware"] = devices
+        out = profile.model_dump(mode="json")
+        out["hardware"] = [{"hardware": d.hardware, "latency": d.latency.model_dump(mode="json"),
+                            "fit": d.fit.model_dump(mode="json")} for d in devices]
         print_json(out)
     else:
         _print_table(profile)
@@ -66,24 +67,12 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _device(profile: Any, name: str, cache_dir: Path) -> dict[str, Any]:
-    """Latency estimate and fit (``fit.Budget``) of ``profile`` on one hardware profile."""
-    import dataclasses
-
-    from ..fit import Budget
+def _device(profile: Any, name: str, cache_dir: Path) -> Any:
+    """Latency and fit of ``profile`` on one hardware profile: the same path as ``check``."""
+    from ..assess import assess_on_device
     from ..profile.hardware import get_hw_profile
-    from ..profile.latency import estimate, with_device_ground_truth
 
-    hw = get_hw_profile(name)
-    vela = profile.extra.get("vela")
-    if vela and (hw.vela is None or vela.get("accelerator") != hw.vela.accelerator_config):
-        # a --vela result for another accelerator says nothing about this device
-        profile = dataclasses.replace(profile, extra={k: v for k, v in profile.extra.items()
-                                                      if k != "vela"})
-    static = with_device_ground_truth(profile, hw, cache_dir=str(cache_dir))
-    latency = estimate(static, hw)
-    fit = Budget.from_hardware(hw).is_satisfied_by(static, latency)
-    return {"hardware": hw.name, "latency": latency.to_dict(), "fit": fit.to_dict()}
+    return assess_on_device(profile, get_hw_profile(name), cache_dir=cache_dir)
 
 
 def _print_table(profile: Any) -> None:
@@ -114,30 +103,26 @@ def _print_totals(p: Any) -> None:
     ]
     if p.unknown_ops:
         rows.append(("UNKNOWN ops", ", ".join(p.unknown_ops) + " (not costed)"))
-    if "tflm" in p.extra:
-        t = p.extra["tflm"]
-        rows.append(("TFLM arena", f"{t['total_bytes']:,} bytes (head {t['head_bytes']:,}, "
-                                   f"tail {t['tail_bytes']:,})"))
-    if "vela" in p.extra:
-        v = p.extra["vela"]
-        fallback = ", ".join(v["cpu_fallback_ops"]) or "none"
+    if (t := p.tflm) is not None:
+        rows.append(("TFLM arena", f"{t.total_bytes:,} bytes (head {t.head_bytes:,}, "
+                                   f"tail {t.tail_bytes:,})"))
+    if (v := p.vela) is not None:
+        fallback = ", ".join(v.cpu_fallback_ops) or "none"
         rows += [
-            ("Vela", f"{v['accelerator']} {v['system_config']}/{v['memory_mode']}: "
-                     f"{v['inference_ms']:.3f} ms ({v['cycles']:,} cycles at "
-                     f"{v['clock_hz'] / 1e6:g} MHz)"),
-            ("Vela memory", f"SRAM {v['sram_bytes']:,} B, flash {v['flash_bytes']:,} B, "
-                            f"DRAM {v.get('dram_bytes', 0):,} B, MACs {v['macs']:,}"),
-            ("Vela CPU ops", f"{v['cpu_op_count']} of {v['cpu_op_count'] + v['npu_op_count']}: "
-                             f"{fallback}"),
+            ("Vela", f"{v.accelerator} {v.system_config}/{v.memory_mode}: "
+                     f"{v.inference_ms:.3f} ms ({v.cycles:,} cycles at {v.clock_hz / 1e6:g} MHz)"),
+            ("Vela memory", f"SRAM {v.sram_bytes:,} B, flash {v.flash_bytes:,} B, "
+                            f"DRAM {v.dram_bytes:,} B, MACs {v.macs:,}"),
+            ("Vela CPU ops", f"{v.cpu_op_count} of {v.cpu_op_count + v.npu_op_count}: {fallback}"),
         ]
     print()
     for key, value in rows:
         print(f"{key:<16} {value}")
 
 
-def _print_device(d: dict[str, Any]) -> None:
-    lat, fit = d["latency"], d["fit"]
-    figure = "no figure" if lat["ms"] is None else f"{lat['ms']:.4g} ms ({lat['source']})"
-    print(f"\n[{d['hardware']}] {figure}: {'FITS' if fit['fits'] else 'DOES NOT FIT'}")
-    for c in fit["checks"]:
-        print(f"  {'ok  ' if c['ok'] else 'FAIL'} {c['name']:<8} {c['reason']}")
+def _print_device(d: Any) -> None:
+    lat = d.latency
+    figure = "no figure" if lat.ms is None else f"{lat.ms:.4g} ms ({lat.source})"
+    print(f"\n[{d.hardware}] {figure}: {'FITS' if d.fits else 'DOES NOT FIT'}")
+    for c in d.fit.checks:
+        print(f"  {'ok  ' if c.ok else 'FAIL'} {c.name:<8} {c.reason}")

@@ -10,27 +10,27 @@ Public API:
 
 Ground truth lives in :mod:`.tflm` (TFLite Micro arena) and :mod:`.vela` (Ethos-U
 compiler); both run in subprocesses and are opt-in because they take seconds;
-:func:`with_ground_truth` attaches them to a profile's ``extra``.
+:func:`with_ground_truth` attaches them to a profile's typed ``tflm`` / ``vela`` fields.
 
 Readers are imported lazily so that ``import sercompress.profile`` stays cheap.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import ProfileError
 from .graph import Graph, Layer, Tensor
-from .types import LayerProfile, StaticProfile
+from .types import LayerProfile, StaticProfile, TflmArena, VelaResult
 
 #: Refuse larger files: a Light-SERNet artifact is under 2 MB; this is a sanity bound.
 MAX_ARTIFACT_BYTES = 512 * 1024 * 1024
 
 __all__ = [
-    "Graph", "Layer", "LayerProfile", "MAX_ARTIFACT_BYTES", "StaticProfile", "Tensor",
+    "Graph", "Layer", "LayerProfile", "MAX_ARTIFACT_BYTES", "StaticProfile", "Tensor", "TflmArena",
+    "VelaResult",
     "default_cache_dir", "profile_artifact", "read_graph", "with_ground_truth",
 ]
 
@@ -75,27 +75,26 @@ def with_ground_truth(profile: StaticProfile, *, tflm: bool = False, vela: bool 
                       accelerator: str | None = None, system_config: str | None = None,
                       memory_mode: str | None = None,
                       cache_dir: str | Path | None = None) -> StaticProfile:
-    """A copy of ``profile`` whose ``extra`` holds TFLM's arena and/or Vela's estimates.
+    """A copy of ``profile`` with TFLM's arena (``.tflm``) and/or Vela's compile (``.vela``).
 
-    ``extra["tflm"]`` is :class:`.tflm.TflmArena` as a dict, ``extra["vela"]`` is
-    :class:`.vela.VelaResult` as a dict (what ``latency.estimate`` reads for Vela devices).
-    Both need a .tflite file (int8 for meaningful numbers).
+    :class:`.types.TflmArena` and :class:`.types.VelaResult` are what ``fit`` and
+    ``latency.estimate`` read. Both need a .tflite file (int8 for meaningful numbers).
     """
     if (tflm or vela) and profile.format != "tflite":
         raise ProfileError("TFLite Micro and Vela ground truth need a .tflite file",
                            path=profile.path)
-    extra = dict(profile.extra)
+    update = {}
     if tflm:
         from .tflm import arena_usage
 
-        extra["tflm"] = arena_usage(profile.path).to_dict()
+        update["tflm"] = arena_usage(profile.path)
     if vela:
         from . import vela as _vela
 
         options = {k: v for k, v in (("accelerator", accelerator), ("system_config", system_config),
                                      ("memory_mode", memory_mode)) if v is not None}
-        extra["vela"] = _vela.compile(profile.path, cache_dir=cache_dir, **options).to_dict()
-    return dataclasses.replace(profile, extra=extra)
+        update["vela"] = _vela.compile(profile.path, cache_dir=cache_dir, **options)
+    return profile.model_copy(update=update)
 
 
 def default_cache_dir() -> Path:

@@ -20,40 +20,15 @@ import os
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from ..errors import ArtifactError, ProfileError
+from .types import HostLatency
 
 MIN_RUNS = 50
 HostRuntime = Literal["litert", "onnxruntime"]
 _SUFFIX_RUNTIME: dict[str, HostRuntime] = {".tflite": "litert", ".onnx": "onnxruntime"}
-
-
-@dataclass(frozen=True)
-class HostLatency:
-    path: str
-    runtime: str
-    threads: int
-    runs: int
-    warmup: int
-    median_ms: float
-    p90_ms: float
-    min_ms: float
-    max_ms: float
-    mean_ms: float
-    iqr_ms: float
-    spread: float               # p90 / median: 1.0 is a perfectly quiet machine
-    peak_rss_bytes: int         # the measuring subprocess's high-water mark
-    baseline_rss_bytes: int     # its RSS after importing the runtime, before loading the model
-    samples_ms: tuple[float, ...]
-
-    def to_dict(self, samples: bool = False) -> dict[str, Any]:
-        d = asdict(self)
-        if not samples:
-            d.pop("samples_ms")
-        return d
 
 
 def measure(path: str | Path, threads: int | None = 1, runs: int = MIN_RUNS, warmup: int = 5,

@@ -13,11 +13,10 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 from ..errors import ProfileError
+from .types import TflmArena
 
 #: Arena handed to the interpreter: generous, so the measured use is never capped by it.
 ARENA_LIMIT_BYTES = 256 * 1024 * 1024
@@ -30,16 +29,6 @@ it = runtime.Interpreter.from_file(sys.argv[1], arena_size=int(sys.argv[2]))
 it.print_allocations()
 """
 _LINE = re.compile(r"Arena allocation (total|head|tail) (\d+) bytes")
-
-
-@dataclass(frozen=True)
-class TflmArena:
-    total_bytes: int   # what a deployment must reserve as tensor arena
-    head_bytes: int    # the planned, non-persistent part (activations, scratch)
-    tail_bytes: int    # persistent part (eval tensors, node structs, op data)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def arena_bytes(path: str | Path) -> int:

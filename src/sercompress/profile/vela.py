@@ -15,19 +15,20 @@ it ships (``Arm/vela.ini``) defines ``Ethos_U55_High_End_Embedded`` and
 from __future__ import annotations
 
 import csv
-import json
 import os
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+
+from pydantic import ValidationError
 
 from ..errors import ProfileError
-from ..storage import atomic_write_json, content_hash, sha256_file
+from ..records import write_record
+from ..storage import content_hash, sha256_file
+from .types import VelaResult
 
 DEFAULT_ACCELERATOR = "ethos-u55-128"
 DEFAULT_SYSTEM_CONFIG = "Ethos_U55_High_End_Embedded"
@@ -40,26 +41,6 @@ TIMEOUT_S = 600
 _WARNING = re.compile(r"^Warning \(supported operators\) operator: (\w+), ofm: '(.*)'")
 _CPU_LINE = re.compile(r"^\s*CPU: (\w+) = (.*?)(?: \(outputs .*\))?$")
 _COUNT = re.compile(r"^(CPU|NPU) operators = (\d+)")
-
-
-@dataclass(frozen=True)
-class VelaResult:
-    accelerator: str
-    system_config: str
-    memory_mode: str
-    clock_hz: float
-    cycles: int
-    inference_ms: float            # cycles at the NPU clock, as Vela estimates
-    sram_bytes: int
-    flash_bytes: int
-    macs: int
-    cpu_op_count: int
-    npu_op_count: int
-    cpu_fallback_ops: tuple[str, ...]  # "OP_TYPE 'output tensor'" of ops left to the CPU
-    dram_bytes: int = 0            # off-chip DRAM (weights live there in Dedicated_Sram mode)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def vela_executable() -> str:
@@ -91,16 +72,14 @@ def compile(path: str | Path, accelerator: str = DEFAULT_ACCELERATOR,  # noqa: A
             return cached
     result = _run(path, accelerator, system_config, memory_mode, config)
     if cache_file is not None:
-        atomic_write_json(cache_file, result.to_dict())
+        write_record(cache_file, result)
     return result
 
 
 def _read_cache(cache_file: Path) -> VelaResult | None:
     try:
-        raw = json.loads(cache_file.read_text())
-        raw["cpu_fallback_ops"] = tuple(raw["cpu_fallback_ops"])
-        return VelaResult(**raw)
-    except (OSError, ValueError, TypeError, KeyError):
+        return VelaResult.model_validate_json(cache_file.read_bytes())
+    except (OSError, ValidationError):
         return None  # missing or stale: recompute
 
 
