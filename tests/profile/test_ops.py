@@ -60,10 +60,10 @@ def test_mac_ops_have_a_mac_cost_class_and_weighted_ops_take_their_constants():
 
 def test_stages_read_the_one_table():
     from sercompress.export import verify
-    from sercompress.profile import graph, latency, static
+    from sercompress.profile import cost, dtype_policy, graph, static
 
     assert verify.KERNEL_OPS is ops.KERNEL_OPS
     assert graph.CANONICAL_OPS is ops.CANONICAL_OPS
     assert static.SHAPE_OPS is ops.SHAPE_OPS
-    assert latency.CONVERSION_OPS is ops.CONVERSION_OPS
-    assert all(latency.op_class(n) == s.cost for n, s in ops.OPS.items())
+    assert dtype_policy.CONVERSION_OPS is ops.CONVERSION_OPS
+    assert all(cost.op_class(n) == s.cost for n, s in ops.OPS.items())
