@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sercompress.fit import Budget, FitResult, flash_used, ram_used
+from sercompress.fit import Budget, DeviceFit, flash_used, ram_used
 from sercompress.profile.hardware import HardwareProfile
 from sercompress.profile.types import LatencyEstimate, LayerProfile, StaticProfile, TflmArena, VelaResult
 
@@ -56,7 +56,7 @@ def test_everything_fits_with_margins():
     assert flash.unit == "bytes" and latency.unit == "ms"
     assert "model file 60.0 KiB + runtime 20.0 KiB" in flash.reason and "left" in flash.reason
     assert r.to_dict()["checks"][0]["name"] == "flash"
-    assert FitResult.model_validate_json(r.model_dump_json()) == r  # the record round-trips
+    assert DeviceFit.model_validate_json(r.model_dump_json()) == r  # the record round-trips
     assert isinstance(flash.value, int)  # bytes stay integers
 
 

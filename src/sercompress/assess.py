@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Literal
 
 from . import __version__
-from .fit import Budget, FitResult
+from .fit import Budget, DeviceFit
 from .profile import profile_artifact, with_ground_truth
 from .profile.hardware import HardwareProfile
 from .profile.host import measure
@@ -34,7 +34,7 @@ class DeviceAssessment(Record):
 
     hardware: str
     latency: LatencyEstimate
-    fit: FitResult
+    fit: DeviceFit
 
     @property
     def fits(self) -> bool:

@@ -3,7 +3,7 @@
 A :class:`Budget` holds the limits of one device (built from its hardware
 profile with :meth:`Budget.from_hardware`); any limit left ``None`` means "no
 limit". :meth:`Budget.is_satisfied_by` takes the artifact's static profile and
-its latency estimate and returns a :class:`FitResult` with one :class:`Check`
+its latency estimate and returns a :class:`DeviceFit` with one :class:`Check`
 per resource -- flash, RAM, latency, dtype -- each with its value, limit,
 margin (limit - value: negative means over budget) and a one-line reason, so a
 report can say *why* a variant does not fit, not just that it does not.
@@ -46,7 +46,7 @@ class Check(Record):
     reason: str
 
 
-class FitResult(Record):
+class DeviceFit(Record):
     """Does one artifact fit one device: a check per resource."""
 
     artifact: str
@@ -124,9 +124,9 @@ class Budget:
                    runtime_flash_bytes=hw.runtime_flash_bytes,
                    runtime_ram_bytes=hw.runtime_ram_bytes, profile=hw)
 
-    def is_satisfied_by(self, static: StaticProfile, latency: LatencyEstimate | None) -> FitResult:
+    def is_satisfied_by(self, static: StaticProfile, latency: LatencyEstimate | None) -> DeviceFit:
         checks = (self._flash(static), self._ram(static), self._latency(latency), self._dtype(static))
-        return FitResult(artifact=static.path, hardware=self.hardware, fits=all(c.ok for c in checks),
+        return DeviceFit(artifact=static.path, hardware=self.hardware, fits=all(c.ok for c in checks),
                          checks=checks)
 
     # One small method per resource ------------------------------------------------

@@ -143,7 +143,7 @@ STEP_TYPES: tuple[str, ...] = ("prune", "cluster", "qat", "ptq")
 _PYDANTIC_PREFIX = "Value error, "
 
 
-class Parity(FrozenModel):
+class ParityFloors(FrozenModel):
     """Top-1 agreement floors between the Keras model and its exported files."""
 
     float_min_agreement: float = Field(0.99, ge=0.0, le=1.0)
@@ -161,7 +161,7 @@ class Recipe(FrozenModel):
     recalibrate_batchnorm: bool = True
     #: representative samples from the training split for int8 calibration
     representative_samples: int = Field(200, ge=1, le=2000)
-    parity: Parity = Parity()
+    parity: ParityFloors = ParityFloors()
 
     @model_validator(mode="after")
     def _feasible(self) -> Recipe:
