@@ -11,7 +11,7 @@ import os
 
 # Must be set before TensorFlow is first imported anywhere in the process.
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # quiet; --verbose lowers it (tf_env)
 
 __version__ = "0.1.0"
 

@@ -76,7 +76,8 @@ def run(config: RunConfig, out_dir: str | Path, *, progress: Progress | None = N
             path = render_report(summary, out).summary_json
     for f in failures:
         progress.info(f"FAILED {f}")
-    progress.info(f"report written to {out}/index.html ({sum(progress.timings.values()):.0f} s of stages)")
+    stages = ", ".join(f"{k} {v:.0f} s" for k, v in progress.timings.items())
+    progress.info(f"report written to {out}/index.html; {progress.stage_seconds():.0f} s in stages ({stages})")
     return RunOutcome(path, tuple(failures))
 
 

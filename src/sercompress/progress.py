@@ -1,8 +1,10 @@
-"""Progress for long runs: one line per stage, bars for long loops, JSON logs.
+"""Progress for long runs: one line per stage, bars with an ETA for long loops, JSON logs.
 
 `sercompress run` reports each stage with its elapsed time; `--quiet` keeps
 only errors, `--log-json` emits one JSON object per event on stderr for
-machines. Stage timings are kept for the summary.
+machines. Stage timings are kept for the summary: a stage opened inside
+another (a recipe inside "compress") is kept apart in ``nested_timings``, so
+that ``timings`` holds the top-level stages only and they add up to the run.
 """
 
 from __future__ import annotations
@@ -23,8 +25,12 @@ class Progress:
     quiet: bool = False
     log_json: bool = False
     stream: TextIO = field(default_factory=lambda: sys.stderr)
+    #: seconds per top-level stage (they do not overlap: their sum is at most the wall time)
     timings: dict[str, float] = field(default_factory=dict)
+    #: seconds per nested stage, keyed "outer/inner" (already inside its outer stage's time)
+    nested_timings: dict[str, float] = field(default_factory=dict)
     _t0: float = field(default_factory=time.perf_counter)
+    _open: list[str] = field(default_factory=list)
 
     def event(self, kind: str, message: str, **data: Any) -> None:
         if self.log_json:
@@ -40,18 +46,29 @@ class Progress:
     @contextlib.contextmanager
     def stage(self, name: str, detail: str = "") -> Iterator[None]:
         self.event("stage_start", f"{name} ..." + (f" ({detail})" if detail else ""), stage=name)
+        key = "/".join([*self._open, name])
+        table = self.nested_timings if self._open else self.timings
+        self._open.append(name)
         t = time.perf_counter()
         try:
             yield
         finally:
             dt = time.perf_counter() - t
-            self.timings[name] = self.timings.get(name, 0.0) + dt
+            self._open.pop()
+            table[key] = table.get(key, 0.0) + dt
             self.event("stage_end", f"{name} done in {dt:.1f} s", stage=name, seconds=round(dt, 3))
+
+    def stage_seconds(self) -> float:
+        """Time spent in top-level stages: each second counted once."""
+        return sum(self.timings.values())
+
+    def wall_seconds(self) -> float:
+        return time.perf_counter() - self._t0
 
     def bar(self, items: Iterable[T], desc: str, total: int | None = None,
             label: Callable[[T], str] = str) -> Iterator[T]:
         """A progress bar on a TTY (or plain per-item lines, named by ``label``, otherwise)."""
-        if self.quiet or self.log_json or not self.stream.isatty():
+        if not self._interactive():
             items = list(items)
             for i, item in enumerate(items, 1):
                 self.event("item", f"{desc} {i}/{len(items)}: {label(item)}", desc=desc, index=i,
@@ -61,6 +78,32 @@ class Progress:
         from tqdm import tqdm
 
         yield from tqdm(items, desc=desc, total=total, file=self.stream, leave=False)
+
+    @contextlib.contextmanager
+    def steps(self, total: int, desc: str, kind: str = "step") -> Iterator[Callable[..., None]]:
+        """A bar with an ETA over ``total`` steps reported by the caller.
+
+        Yields ``report(message, **data)``: on a TTY it advances the bar and
+        shows ``message`` beside it; otherwise each call is one event line
+        (``kind``, what logs and ``--log-json`` keep).
+        """
+        if not self._interactive():
+            def line(message: str, **data: Any) -> None:
+                self.event(kind, message, **data)
+
+            yield line
+            return
+        from tqdm import tqdm
+
+        with tqdm(total=total, desc=desc, file=self.stream, leave=False, dynamic_ncols=True) as pbar:
+            def advance(message: str, **_data: Any) -> None:
+                pbar.update(1)
+                pbar.set_postfix_str(message)  # redraws: one step is seconds, never too often
+
+            yield advance
+
+    def _interactive(self) -> bool:
+        return not (self.quiet or self.log_json) and self.stream.isatty()
 
     def _elapsed(self) -> str:
         s = int(time.perf_counter() - self._t0)

@@ -20,6 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="hardware profile(s) to assess (repeatable; default: the config's, usually all)")
     p.add_argument("--out", default=None, help="run directory (default: reports/<config name>)")
     p.add_argument("--quiet", action="store_true", help="print errors only")
+    p.add_argument("--verbose", action="store_true",
+                   help="also show TensorFlow's own log lines (hidden by default)")
     p.add_argument("--log-json", action="store_true", help="one JSON object per event on stderr")
     p.add_argument("--json", action="store_true", help="print the outcome as JSON on stdout")
     p.set_defaults(func=run)
@@ -30,8 +32,10 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
     from ..progress import Progress
     from ..runconfig import load_run_config
+    from ..tf_env import set_verbose
     from . import print_json
 
+    set_verbose(args.verbose)
     config = load_run_config(args.config)
     data_update = {k: v for k, v in (("dataset", args.dataset), ("data_dir", args.data_dir)) if v}
     if data_update:
@@ -45,5 +49,5 @@ def run(args: argparse.Namespace) -> int:
     outcome = pipeline.run(config, out, progress=progress, hardware=tuple(args.hw) if args.hw else None)
     if args.json:
         print_json({"summary": str(outcome.summary_path), "failures": list(outcome.failures),
-                    "timings_s": progress.timings})
+                    "timings_s": progress.timings, "nested_timings_s": progress.nested_timings})
     return 1 if outcome.failures else 0

@@ -44,14 +44,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--seed", type=int, default=0,
                        help="seed of training and of the validation-speaker choice (default: 0)")
     p.add_argument("--quiet", action="store_true", help="no per-epoch lines")
+    p.add_argument("--verbose", action="store_true",
+                   help="also show TensorFlow's own log lines (hidden by default)")
     p.add_argument("--json", action="store_true", help="print the test metrics as JSON")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..progress import Progress
+    from ..tf_env import set_verbose
     from ..train import train_reference
 
+    set_verbose(args.verbose)
     data_cfg, train_cfg = _configs(args)
     ref = train_reference(data_cfg, train_cfg, args.out, model=args.model,
                           progress=Progress(quiet=args.quiet or args.json))

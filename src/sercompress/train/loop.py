@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -85,19 +85,21 @@ def fit(model: Any, data: Any, config: TrainConfig, *, callbacks: Sequence[Any] 
     loss_fn = make_loss(config.loss, config.focal_gamma)
     model.compile(optimizer=k.optimizers.Adam(learning_rate=config.learning_rate), loss=loss_fn,
                   metrics=["accuracy"])
-    monitor = _epoch_monitor(data, config, loss_fn, select_best, progress)
     schedule = k.callbacks.LearningRateScheduler(
         lambda epoch, _lr: learning_rate_at(epoch, config.learning_rate, config.decay))
     t0 = time.perf_counter()
-    model.fit(data.train.x, data.train.y, batch_size=config.batch_size, epochs=config.epochs, shuffle=True,
-              verbose=0, callbacks=[schedule, monitor, *callbacks])
+    with progress.steps(config.epochs, "epoch", kind="epoch") as report:
+        monitor = _epoch_monitor(data, config, loss_fn, select_best, report)
+        model.fit(data.train.x, data.train.y, batch_size=config.batch_size, epochs=config.epochs, shuffle=True,
+                  verbose=0, callbacks=[schedule, monitor, *callbacks])
     best = monitor.restore_best()
     return FitResult(epochs=tuple(monitor.rows), best_epoch=best, selected_on=config.select_on,
                      seconds=round(time.perf_counter() - t0, 3))
 
 
-def _epoch_monitor(data: Any, config: TrainConfig, loss_fn: Any, select_best: bool, progress: Progress):
-    """Keras callback: validation figures into ``logs``, one progress line, best weights."""
+def _epoch_monitor(data: Any, config: TrainConfig, loss_fn: Any, select_best: bool,
+                   report: Callable[..., None]):
+    """Keras callback: validation figures into ``logs``, one progress report, best weights."""
     from ..tf_env import keras
 
     classes = tuple(data.classes)
@@ -128,7 +130,7 @@ def _epoch_monitor(data: Any, config: TrainConfig, loss_fn: Any, select_best: bo
             self.rows.append(row)
             if select_best:
                 self._consider(row)
-            progress.event("epoch", _epoch_line(row, config.epochs), **asdict(row))
+            report(_epoch_line(row, config.epochs), **asdict(row))
 
         def _consider(self, row: EpochLog) -> None:
             ua, vl = row.val_ua, row.val_loss

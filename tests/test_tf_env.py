@@ -1,0 +1,48 @@
+"""TensorFlow is quiet by default (its C++ notices, the cuInit error, per-epoch warnings) and loud with --verbose."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+#: load TensorFlow, train two epochs and predict (the per-epoch NodeDef warning comes from there)
+SCRIPT = """
+import sys
+from sercompress import tf_env
+tf_env.set_verbose(sys.argv[1] == "1")
+import numpy as np
+k = tf_env.keras()
+m = k.Sequential([k.layers.Input((4,)), k.layers.Dense(2)])
+m.compile("adam", "mse")
+m.fit(np.zeros((8, 4)), np.zeros((8, 2)), epochs=2, verbose=0)
+m.predict(np.zeros((8, 4)), verbose=0)
+print("ok")
+"""
+
+
+def _run(verbose: bool) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_", "SERCOMPRESS_"))}
+    env["PYTHONPATH"] = SRC
+    return subprocess.run([sys.executable, "-c", SCRIPT, "1" if verbose else "0"], env=env,
+                          capture_output=True, text=True, timeout=300, check=True)
+
+
+@pytest.mark.slow
+def test_tensorflow_is_silent_by_default():
+    r = _run(verbose=False)
+    assert r.stdout.strip() == "ok"
+    assert r.stderr == ""
+
+
+def test_verbose_lowers_the_log_level_before_tensorflow_loads(monkeypatch):
+    from sercompress import tf_env
+
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "3")
+    monkeypatch.setenv("SERCOMPRESS_VERBOSE", "0")
+    tf_env.set_verbose(True)
+    assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "0" and tf_env.verbose()
+    tf_env.set_verbose(False)
+    assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "3" and not tf_env.verbose()
