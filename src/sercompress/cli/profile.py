@@ -21,8 +21,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("file", type=Path, help="model artifact (.tflite or .onnx)")
     p.add_argument("--hw", action="append", default=[], metavar="NAME",
                    help="hardware profile name or .toml path (repeatable): latency and fit")
-    p.add_argument("--input-shape", type=_shape, default=None, metavar="1,184,40,1",
-                   help="fix symbolic ONNX input dimensions")
+    p.add_argument("--input-shape", type=_shape, action="append", default=None,
+                   metavar="[NAME=]1,184,40,1",
+                   help="fix symbolic ONNX input dimensions; NAME=DIMS once per input for "
+                        "a model with several inputs")
     p.add_argument("--tflm", action="store_true", help="measure the TFLite Micro arena (int8 .tflite)")
     p.add_argument("--vela", action="store_true", help="compile with Arm Vela (int8 .tflite)")
     p.add_argument("--accelerator", default=None, help="Vela accelerator (default ethos-u55-128)")
@@ -35,21 +37,37 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _shape(text: str) -> tuple[int, ...]:
-    try:  # "1,184,40,1" or "1x184x40x1"
-        dims = tuple(int(d) for d in text.strip().replace("x", ",").split(","))
+def _shape(text: str) -> tuple[str | None, tuple[int, ...]]:
+    name, _, dims_text = text.rpartition("=")
+    try:  # "1,184,40,1", "1x184x40x1" or "input_1=1,184,40,1"
+        dims = tuple(int(d) for d in dims_text.strip().replace("x", ",").split(","))
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
     if not dims or any(d <= 0 for d in dims):
         raise argparse.ArgumentTypeError(f"dimensions must be positive integers, got {text!r}")
-    return dims
+    return name or None, dims
+
+
+def _input_shapes(given: list[tuple[str | None, tuple[int, ...]]] | None) -> Any:
+    """One unnamed shape, or {input name: shape}; ProfileError for a mix or a repeat."""
+    if not given:
+        return None
+    if len(given) == 1 and given[0][0] is None:
+        return given[0][1]
+    names = [n for n, _ in given]
+    if None in names or len(set(names)) != len(names):
+        from ..errors import ProfileError
+
+        raise ProfileError("--input-shape given more than once: use NAME=DIMS, once per input",
+                           key="input_shape")
+    return dict(given)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..profile import default_cache_dir, profile_artifact, with_ground_truth
 
     cache_dir = args.cache_dir or default_cache_dir()
-    profile = profile_artifact(args.file, input_shape=args.input_shape)
+    profile = profile_artifact(args.file, input_shape=_input_shapes(args.input_shape))
     profile = with_ground_truth(profile, tflm=args.tflm, vela=args.vela,
                                 accelerator=args.accelerator, system_config=args.system_config,
                                 memory_mode=args.memory_mode, cache_dir=cache_dir)

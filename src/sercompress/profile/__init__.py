@@ -18,11 +18,11 @@ Readers are imported lazily so that ``import sercompress.profile`` stays cheap.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from ..errors import ProfileError
-from .graph import Graph, Layer, Tensor
+from .graph import Graph, InputShapes, Layer, Tensor
 from .types import LayerProfile, StaticProfile, TflmArena, VelaResult
 
 #: Refuse larger files: a Light-SERNet artifact is under 2 MB; this is a sanity bound.
@@ -35,7 +35,7 @@ __all__ = [
 ]
 
 
-def read_graph(path: str | Path, input_shape: Sequence[int] | None = None) -> Graph:
+def read_graph(path: str | Path, input_shape: InputShapes | None = None) -> Graph:
     """Read a .tflite or .onnx file (chosen by content, not extension) into a Graph.
 
     ``input_shape`` fixes symbolic input dimensions of an ONNX file; for a TFLite file,
@@ -46,7 +46,7 @@ def read_graph(path: str | Path, input_shape: Sequence[int] | None = None) -> Gr
     return _parse(path, _read_bytes(path), input_shape)
 
 
-def profile_artifact(path: str | Path, input_shape: Sequence[int] | None = None) -> StaticProfile:
+def profile_artifact(path: str | Path, input_shape: InputShapes | None = None) -> StaticProfile:
     """Per-layer figures and totals of an artifact (see :mod:`.static`)."""
     from .static import profile_graph
 
@@ -55,13 +55,19 @@ def profile_artifact(path: str | Path, input_shape: Sequence[int] | None = None)
     return profile_graph(_parse(path, data, input_shape), data)
 
 
-def _parse(path: Path, data: bytes, input_shape: Sequence[int] | None) -> Graph:
+def _parse(path: Path, data: bytes, input_shape: InputShapes | None) -> Graph:
     from .tflite_reader import has_tflite_identifier, parse_tflite
 
     if has_tflite_identifier(data[:8]):
         graph = parse_tflite(path, data)
         shapes = [t.shape for t in graph.inputs]
-        if input_shape is not None and shapes != [tuple(int(d) for d in input_shape)]:
+        if isinstance(input_shape, Mapping):
+            given = {t.name: t.shape for t in graph.inputs if t.name in input_shape}
+            if given != {k: tuple(int(d) for d in v) for k, v in input_shape.items()}:
+                raise ProfileError(f"--input-shape {dict(input_shape)} differs from the file's "
+                                   f"fixed inputs {[(t.name, t.shape) for t in graph.inputs]}; "
+                                   "TFLite shapes cannot be changed", path=path, key="input_shape")
+        elif input_shape is not None and shapes != [tuple(int(d) for d in input_shape)]:
             raise ProfileError(f"--input-shape {tuple(input_shape)} differs from the file's fixed "
                                f"input shape(s) {shapes}; TFLite shapes cannot be changed",
                                path=path, key="input_shape")

@@ -9,6 +9,7 @@ totals for the same network.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -20,6 +21,10 @@ from .ops import CANONICAL_OPS as _OPS
 #: Canonical op names used across readers (the operator table, :mod:`.ops`). Anything else
 #: is reported as ``"Unknown"`` with its format-specific name in ``raw_op``, never silently zero.
 CANONICAL_OPS = _OPS
+
+#: Shapes for a model's symbolic inputs: one shape for a single-input model, or
+#: ``{input name: shape}`` for any number of inputs (``--input-shape [NAME=]DIMS``).
+InputShapes = Sequence[int] | Mapping[str, Sequence[int]]
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ProfileError
-from .graph import Graph, Layer, Tensor
+from .graph import Graph, InputShapes, Layer, Tensor
 from .ops import is_weight
 
 #: ONNX op type -> canonical op name (:mod:`.ops`). Resolved per node: a Conv with one
@@ -64,9 +64,6 @@ _QUANT_OPERANDS: dict[str, tuple[int, ...]] = {
 }
 #: Position of the kernel / B matrix of convolutions and matrix products.
 _MATRIX_INPUT: dict[str, int] = {"QLinearConv": 3, "QLinearMatMul": 3}
-
-
-InputShapes = Sequence[int] | Mapping[str, Sequence[int]]
 
 
 def parse_onnx(path: str | Path, data: bytes, input_shape: InputShapes | None = None) -> Graph:
