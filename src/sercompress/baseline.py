@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from .errors import ConfigError
 from .resources import shipped_dir
@@ -69,6 +69,18 @@ class BaselineSpec(FrozenModel):
         _load_builtin_models()  # imports builder modules only; TensorFlow stays unloaded
         if v not in MODEL_BUILDERS:
             raise ValueError(f"unknown architecture '{v}' (valid choices: {sorted(MODEL_BUILDERS)})")
+        return v
+
+    @field_validator("hparams")
+    @classmethod
+    def _builder_takes_hparams(cls, v: dict[str, HParam], info: ValidationInfo) -> dict[str, HParam]:
+        """A misspelt or mistyped knob is refused when the file is loaded, not after data preparation."""
+        from .models import hparams_problem
+
+        model = info.data.get("model")        # absent if the model name itself was refused
+        problem = hparams_problem(model, v) if model else None
+        if problem:
+            raise ValueError(problem)
         return v
 
     def build(self, input_shape: tuple[int, int, int], n_classes: int):

@@ -19,6 +19,7 @@ from typing import Literal
 
 import numpy as np
 
+from .errors import ConfigError
 from .storage import atomic_write_bytes, content_hash
 
 InputType = Literal["mfcc", "spectrogram", "mel_spectrogram"]
@@ -42,9 +43,9 @@ class FeatureConfig:
 
     def __post_init__(self) -> None:
         if self.input_type not in INPUT_TYPES:
-            raise ValueError(f"input_type must be one of {INPUT_TYPES}, got {self.input_type!r}")
+            raise ConfigError(f"must be one of {INPUT_TYPES}, got {self.input_type!r}", key="input_type")
         if not 0 < self.duration_s <= 60:
-            raise ValueError(f"duration_s must be in (0, 60], got {self.duration_s}")
+            raise ConfigError(f"must be in (0, 60], got {self.duration_s}", key="duration_s")
 
     @property
     def n_samples(self) -> int:

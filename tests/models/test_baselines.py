@@ -107,8 +107,15 @@ def test_registry_builds_by_name():
 
 
 def test_too_small_input_is_a_clear_error():
-    with pytest.raises(ValueError, match="too small"):
+    with pytest.raises(ConfigError, match="too small"):
         build_model("cnn_lstm_2d", (8, 40, 1), 4)
+
+
+def test_unknown_model_and_knob_are_config_errors():
+    with pytest.raises(ConfigError, match="key 'model'.*unknown model 'resnet'"):
+        build_model("resnet", (59, 128, 1), 4)
+    with pytest.raises(ConfigError, match="key 'hparams'.*no hyper-parameter 'widht'.*blocks"):
+        build_model("vgg_cnn", (59, 128, 1), 4, widht=3)
 
 
 def _write(tmp_path: Path, name: str, text: str) -> Path:
@@ -129,6 +136,16 @@ def test_unknown_key_names_the_key(tmp_path):
 def test_unknown_architecture_lists_choices(tmp_path):
     p = _write(tmp_path, "vgg_cnn", BASE.replace('model = "vgg_cnn"', 'model = "resnet9000"'))
     with pytest.raises(ConfigError, match="model.*resnet9000.*light_sernet"):
+        load_baseline(p)
+
+
+def test_misspelt_or_mistyped_hparam_is_refused_at_load(tmp_path):
+    """Before any data preparation or TensorFlow: the builder's signature is the schema."""
+    p = _write(tmp_path, "vgg_cnn", BASE.replace("[hparams]", "[hparams]\ndense_unit = [8]"))
+    with pytest.raises(ConfigError, match="no hyper-parameter 'dense_unit'.*dense_units"):
+        load_baseline(p)
+    p = _write(tmp_path, "vgg_cnn", BASE.replace("dropout = 0.5", "dropout = 'half'"))
+    with pytest.raises(ConfigError, match="key 'hparams'.*'dropout'.*number"):
         load_baseline(p)
 
 

@@ -25,14 +25,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.classes < 2:
         raise ConfigError(f"--classes must be >= 2, got {args.classes}")
-    try:
-        shape = FeatureConfig(input_type=args.input_type, duration_s=args.duration).shape
-    except ValueError as e:
-        raise ConfigError(str(e)) from None
-    try:
-        model = build_model(args.model, shape, args.classes)
-    except KeyError as e:
-        raise ConfigError(str(e.args[0]), key="--model") from None
+    shape = FeatureConfig(input_type=args.input_type, duration_s=args.duration).shape
+    model = build_model(args.model, shape, args.classes)
     info = {
         "model": args.model,
         "classes": args.classes,

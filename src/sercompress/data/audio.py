@@ -15,16 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import DataError
+from ..errors import UnusableAudio
 
 #: Refuse (skip) files longer than this many seconds: emotion clips are a few seconds.
 MAX_SECONDS = 60.0
 #: Refuse (skip) files larger than this many bytes, checked before opening.
 MAX_BYTES = 64 * 1024 * 1024
-
-
-class UnusableAudio(DataError):
-    """This one file cannot be used; the run skips it and reports it."""
 
 
 def read_audio(path: str | Path, sample_rate: int = 16000, *, max_seconds: float = MAX_SECONDS,

@@ -7,10 +7,16 @@ profiled by the same code. Builders import TensorFlow lazily.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import inspect
+import typing
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from pydantic import TypeAdapter, ValidationError
+
+from ..errors import ConfigError
 from ..features import FeatureConfig
+from ..tomlconfig import validation_message
 
 #: name -> builder(input_shape, n_classes, **hyper_parameters) -> tf_keras.Model
 MODEL_BUILDERS: dict[str, Callable[..., Any]] = {}
@@ -25,10 +31,36 @@ def register_model(name: str) -> Callable[[Callable[..., Any]], Callable[..., An
 
 
 def build_model(name: str, input_shape: tuple[int, int, int], n_classes: int, **hparams: Any):
+    """The untrained model; an unknown name or hyper-parameter is a :class:`ConfigError`."""
+    problem = hparams_problem(name, hparams)
+    if problem:
+        raise ConfigError(problem, key="model" if name not in MODEL_BUILDERS else "hparams")
+    return MODEL_BUILDERS[name](input_shape=tuple(input_shape), n_classes=n_classes, **hparams)
+
+
+def hparams_problem(name: str, hparams: Mapping[str, Any]) -> str | None:
+    """Why ``name`` cannot be built with ``hparams`` (unknown model, unknown or mistyped knob), or None.
+
+    Checked against the builder's signature and annotations, without importing TensorFlow,
+    so a baseline file is refused when it is loaded rather than after data preparation.
+    """
     _load_builtin_models()
     if name not in MODEL_BUILDERS:
-        raise KeyError(f"unknown model '{name}'; known: {sorted(MODEL_BUILDERS)}")
-    return MODEL_BUILDERS[name](input_shape=tuple(input_shape), n_classes=n_classes, **hparams)
+        return f"unknown model '{name}'; known: {sorted(MODEL_BUILDERS)}"
+    builder = MODEL_BUILDERS[name]
+    params = inspect.signature(builder).parameters
+    knobs = sorted(set(params) - {"input_shape", "n_classes"})
+    hints = typing.get_type_hints(builder)
+    for key, value in hparams.items():
+        if key not in knobs:
+            return f"{name} has no hyper-parameter '{key}' (it takes: {', '.join(knobs) or 'none'})"
+        if key in hints:
+            try:
+                TypeAdapter(hints[key]).validate_python(value)
+            except ValidationError as e:
+                where, msg = validation_message(e)
+                return f"{name}: hyper-parameter '{'.'.join(filter(None, (key, where)))}': {msg}"
+    return None
 
 
 def light_sernet(n_classes: int, duration_s: float = 3.0, input_type: str = "mfcc"):

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ..errors import ConfigError
 from ..tf_env import keras
 from . import register_model
 
@@ -32,7 +33,7 @@ def _check_shape(input_shape: Sequence[int], min_frames: int, min_bins: int, nam
     """Fail early with a readable message instead of a Keras shape error deep in the graph."""
     frames, bins = int(input_shape[0]), int(input_shape[1])
     if frames < min_frames or bins < min_bins:
-        raise ValueError(
+        raise ConfigError(
             f"{name}: input {tuple(input_shape)} is too small; needs at least "
             f"{min_frames} frames x {min_bins} bins for its pooling"
         )
@@ -115,7 +116,7 @@ def attention_cnn(
     layers = k.layers
     stack = [(int(f), bool(p)) for f, p in stack]
     if not stack:
-        raise ValueError("attention_cnn: needs at least one conv layer after the parallel pair")
+        raise ConfigError("attention_cnn: needs at least one conv layer after the parallel pair", key="hparams.stack")
     n_pools = 1 + sum(p for _, p in stack)
     _check_shape(input_shape, 2**n_pools, 2**n_pools, "attention_cnn")
     inputs = k.Input(shape=input_shape, name="features")

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ProfileError
+from ..errors import ProfileError, reading
 from .graph import Graph, InputShapes, Layer, Tensor
 from .ops import is_weight
 
@@ -75,18 +75,12 @@ def parse_onnx(path: str | Path, data: bytes, input_shape: InputShapes | None = 
     path = Path(path)
     model = _load(path, data)
     _fix_input_shapes(path, model, input_shape)
-    try:
-        import onnx
+    import onnx
 
+    with reading(path, "ONNX shape inference failed", ProfileError, decoders=("onnx",)):
         model = onnx.shape_inference.infer_shapes(model, strict_mode=False, data_prop=True)
-    except Exception as e:  # noqa: BLE001 - inference failures are the file's fault
-        raise ProfileError(f"ONNX shape inference failed: {e}", path=path) from None
-    try:
+    with reading(path, "cannot read ONNX graph", ProfileError, decoders=("onnx", "google")):
         return _Builder(path, model).build(len(data))
-    except ProfileError:
-        raise
-    except Exception as e:  # noqa: BLE001
-        raise ProfileError(f"cannot read ONNX graph ({type(e).__name__}: {e})", path=path) from None
 
 
 def _load(path: Path, data: bytes) -> Any:
@@ -347,7 +341,7 @@ def _dtype(elem_type: int) -> str:
 
     try:
         return np.dtype(helper.tensor_dtype_to_np_dtype(elem_type)).name
-    except Exception:  # noqa: BLE001 - undefined element type
+    except KeyError:  # UNDEFINED or an element type this onnx does not know
         return "float32"
 
 

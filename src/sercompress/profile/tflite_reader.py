@@ -26,11 +26,13 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ProfileError
+from ..errors import ProfileError, reading
 from .graph import Graph, Layer, Tensor
 from .ops import is_weight
 
 TFLITE_IDENTIFIER = b"TFL3"
+#: Packages whose exceptions mean the flatbuffer is damaged (see errors.is_damaged_input).
+_DECODERS = ("flatbuffers", "ethosu")
 
 #: TFLite builtin operator name -> canonical op name (:mod:`.ops`). Only the mapping lives
 #: here; what an op costs is the operator table's business.
@@ -95,15 +97,8 @@ def parse_tflite(path: str | Path, data: bytes) -> Graph:
     """Parse ``data`` (the bytes of ``path``) into a Graph; ``ProfileError`` if corrupt."""
     if not has_tflite_identifier(data):
         raise ProfileError("not a TFLite flatbuffer (missing 'TFL3' identifier)", path=path)
-    try:
+    with reading(path, "corrupt or truncated TFLite file", ProfileError, decoders=_DECODERS):
         return _parse(Path(path), data)
-    except ProfileError as e:
-        if e.path is None:  # raised deep in the parse: name the file
-            raise ProfileError(e.message, path=path, key=e.key) from None
-        raise
-    except Exception as e:  # noqa: BLE001 - any decoding failure means a corrupt file
-        raise ProfileError(f"corrupt or truncated TFLite file ({type(e).__name__}: {e})",
-                           path=path) from None
 
 
 def _parse(path: Path, data: bytes) -> Graph:

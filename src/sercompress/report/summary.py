@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError
 
-from ..errors import SercompressError
+from ..errors import SummaryError
 from ..storage import atomic_write_text
 from ..tomlconfig import FrozenModel, validation_message
 
@@ -32,10 +32,6 @@ MAX_SUMMARY_BYTES = 64 * 1024 * 1024
 
 Family = Literal["reference", "compressed", "baseline"]
 LatencySource = Literal["measured", "vela", "estimated", "unsupported"]
-
-
-class SummaryError(SercompressError):
-    """A summary.json is missing, unreadable, or of another schema version."""
 
 
 #: Every summary record is immutable and refuses unknown keys (a typo fails loudly).

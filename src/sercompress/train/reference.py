@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
-from ..errors import ConfigError, RunError
+from ..errors import RunError
 from ..progress import Progress
 from ..storage import content_hash, directory_lock, is_done
 from .config import TrainConfig
@@ -48,12 +48,7 @@ def train_reference(data_cfg: DataConfig, train_cfg: TrainConfig, out_dir: str |
             return load_reference(out)
         data = prepare(data_cfg)
         seed_everything(train_cfg.seed)
-        try:
-            net = build_model(model, tuple(data.train.x.shape[1:]), len(data.classes), **hp)
-        except KeyError as e:
-            raise ConfigError(str(e.args[0]), key="model") from None
-        except TypeError as e:
-            raise ConfigError(f"bad hyper-parameters for {model}: {e}", key="hparams") from None
+        net = build_model(model, tuple(data.train.x.shape[1:]), len(data.classes), **hp)  # ConfigError: bad hparams
         progress.info(f"{model}: {net.count_params():,} parameters; {len(data.train.y)} train / "
                       f"{len(data.val.y)} val / {len(data.test.y)} test clips; {train_cfg.epochs} epochs")
         result = fit(net, data, train_cfg, select_best=True, progress=progress)
