@@ -9,9 +9,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ..errors import DataError
-from .layout import descend, nothing_recognised, require_dir, wav_files
-from .types import Corpus, CorpusOptions, Skipped, Utterance
+from .layout import NamedFiles
+from .types import Corpus, CorpusOptions
 
 EMOTIONS: dict[str, str] = {"ANG": "angry", "DIS": "disgusted", "FEA": "fearful", "HAP": "happy",
                             "NEU": "neutral", "SAD": "sad"}
@@ -19,20 +18,14 @@ CLASSES: tuple[str, ...] = ("neutral", "happy", "sad", "angry", "disgusted", "fe
 _NAME = re.compile(r"^(\d{4})_([A-Z]{3})_([A-Z]{3})_([A-Z]{2})\.wav$", re.IGNORECASE)
 
 
+def _code_and_actor(m: re.Match[str]) -> tuple[str, str]:
+    actor, _sentence, code, _level = m.groups()
+    return code.upper(), actor
+
+
+LAYOUT = NamedFiles("cremad", "CREMA-D", _NAME, "AudioWAV/1001_DFA_ANG_XX.wav", EMOTIONS, CLASSES,
+                    _code_and_actor, subdir="AudioWAV")
+
+
 def scan(data_dir: str | Path | None, options: CorpusOptions) -> Corpus:
-    root = require_dir(data_dir, "cremad")
-    utts: list[Utterance] = []
-    skipped: list[Skipped] = []
-    for path in wav_files(descend(root, "AudioWAV")):
-        m = _NAME.match(path.name)
-        if not m:
-            skipped.append(Skipped(path, "file name not in the CREMA-D pattern (e.g. 1001_DFA_ANG_XX.wav)"))
-            continue
-        actor, _sentence, code, _level = m.groups()
-        code = code.upper()
-        if code not in EMOTIONS:
-            raise DataError(f"unknown CREMA-D emotion code {code!r} (known: {sorted(EMOTIONS)})", path=path)
-        utts.append(Utterance(path, EMOTIONS[code], actor, actor))
-    if not utts:
-        raise nothing_recognised(root, "CREMA-D", "AudioWAV/1001_DFA_ANG_XX.wav")
-    return Corpus("cremad", root, CLASSES, tuple(utts), tuple(skipped))
+    return LAYOUT.scan(data_dir)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import DataError
+from .types import Corpus, Skipped, Utterance
 
 
 def require_dir(data_dir: str | Path | None, corpus: str) -> Path:
@@ -36,3 +40,58 @@ def wav_files(directory: Path, recursive: bool = False) -> list[Path]:
 
 def nothing_recognised(root: Path, corpus: str, layout: str) -> DataError:
     return DataError(f"no file in the {corpus} layout found (expected {layout})", path=root, key="data_dir")
+
+
+#: What a layout reads from a matching file name: (emotion code, speaker), or None to ignore the file.
+NameParser = Callable[["re.Match[str]"], "tuple[str, str] | None"]
+
+
+@dataclass(frozen=True)
+class NamedFiles:
+    """A corpus whose file names carry the emotion code and the speaker (EMO-DB, RAVDESS, CREMA-D).
+
+    Each corpus module declares one of these (a regular expression and a parser of its
+    groups); the walk, the refusal of an unknown emotion code and the list of skipped files
+    are the same for all of them.
+    """
+
+    name: str                        # the --dataset key: "cremad"
+    corpus: str                      # as users know it: "CREMA-D"
+    pattern: re.Pattern[str]
+    example: str                     # a path relative to the root: "AudioWAV/1001_DFA_ANG_XX.wav"
+    emotions: Mapping[str, str]      # code in the file name -> class name
+    classes: tuple[str, ...]
+    parse: NameParser
+    subdir: str | None = None        # the audio sub-directory; None: every .wav below the root
+    ignored_note: str = "file(s) ignored"
+
+    def scan(self, data_dir: str | Path | None) -> Corpus:
+        root = require_dir(data_dir, self.name)
+        files = wav_files(descend(root, self.subdir)) if self.subdir else wav_files(root, recursive=True)
+        utts, skipped, ignored = self.read(root, files)
+        notes = (f"{ignored} {self.ignored_note}",) if ignored else ()
+        return Corpus(self.name, root, self.classes, utts, skipped, notes=notes)
+
+    def read(self, root: Path, files: Iterable[Path]) -> tuple[tuple[Utterance, ...], tuple[Skipped, ...], int]:
+        """Utterances, skipped files (name not in the pattern) and the count of files ``parse`` declined."""
+        utts: list[Utterance] = []
+        skipped: list[Skipped] = []
+        ignored = 0
+        for path in files:
+            m = self.pattern.match(path.name)
+            if not m:
+                skipped.append(Skipped(path, f"file name not in the {self.corpus} pattern "
+                                             f"(e.g. {Path(self.example).name})"))
+                continue
+            parsed = self.parse(m)
+            if parsed is None:
+                ignored += 1
+                continue
+            code, speaker = parsed
+            if code not in self.emotions:
+                raise DataError(f"unknown {self.corpus} emotion code {code!r} (known: {sorted(self.emotions)})",
+                                path=path)
+            utts.append(Utterance(path, self.emotions[code], speaker, speaker))
+        if not utts:
+            raise nothing_recognised(root, self.corpus, self.example)
+        return tuple(utts), tuple(skipped), ignored
