@@ -8,6 +8,7 @@ where :mod:`sercompress.resources` finds them. An editable install gets no copy:
 it reads the top-level folders of the checkout directly.
 """
 
+import shutil
 from pathlib import Path
 
 from setuptools import setup
@@ -27,10 +28,12 @@ class BuildPyWithShippedData(build_py):
         super().run()
         if getattr(self, "editable_mode", False):
             return
+        target = Path(self.build_lib) / PACKAGED
+        shutil.rmtree(target, ignore_errors=True)  # a file removed from the tree must not linger in build/
         for folder in FOLDERS:
             for src in sorted((ROOT / folder).iterdir()):
                 if src.is_file() and src.suffix in SUFFIXES:
-                    dst = Path(self.build_lib) / PACKAGED / folder / src.name
+                    dst = target / folder / src.name
                     self.mkpath(str(dst.parent))
                     self.copy_file(str(src), str(dst))
 
