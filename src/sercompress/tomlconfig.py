@@ -15,6 +15,7 @@ from typing import TypeVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from .errors import ConfigError
+from .jsonfile import check_structure, value_message
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -36,16 +37,24 @@ class FrozenModel(BaseModel):
 def read_toml(path: str | Path, error: type[ConfigError] = ConfigError) -> dict:
     path = Path(path)
     if not path.is_file():
-        raise error("file not found", path=path)
+        what = "is a directory, not a TOML file" if path.is_dir() else \
+            "is not a regular file" if path.exists() else "file not found"
+        raise error(what, path=path)
     size = path.stat().st_size
     if size > MAX_TOML_BYTES:
         raise error(f"file is {size} bytes, more than the {MAX_TOML_BYTES} allowed", path=path)
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError as e:
         raise error(f"not UTF-8 text ({e.reason})", path=path) from None
     except tomllib.TOMLDecodeError as e:
         raise error(f"not valid TOML: {e}", path=path) from None
+    except ValueError as e:  # an integer of more than 4,300 digits (Python's int-string limit)
+        raise error(value_message(e), path=path) from None
+    except RecursionError:  # arrays nested thousands deep
+        raise error("arrays/tables nested too deep", path=path) from None
+    check_structure(data, path, error)
+    return data
 
 
 def validation_message(exc: ValidationError) -> tuple[str, str]:

@@ -32,6 +32,7 @@ import numpy as np
 from .. import __version__
 from ..errors import ArtifactError, RunError
 from ..export.verify import Claim
+from ..jsonfile import read_json
 from ..progress import Progress
 from ..storage import (
     atomic_path,
@@ -135,11 +136,8 @@ def load_variant(directory: str | Path) -> VariantResult:
     path = directory / VARIANT_FILE
     if not is_done(directory) or not path.is_file():
         raise RunError("not a finished variant directory (no DONE marker or variant.json)", path=directory)
-    try:
-        rec = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        raise RunError(f"unreadable variant record: {e}", path=path) from None
-    if rec.get("schema_version") != VARIANT_SCHEMA_VERSION:
+    rec = read_json(path, RunError)
+    if not isinstance(rec, dict) or rec.get("schema_version") != VARIANT_SCHEMA_VERSION:
         raise RunError(f"variant schema {rec.get('schema_version')} is not {VARIANT_SCHEMA_VERSION}", path=path)
     artifacts = {kind: directory / name for kind, name in rec["artifacts"].items()}
     for kind, file in artifacts.items():

@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -17,6 +16,8 @@ import numpy as np
 from pydantic import ValidationError
 
 from ..errors import RunError
+from ..jsonfile import read_json
+from ..kerasfile import check_keras_file
 from ..metrics import Metrics
 from ..storage import atomic_path, atomic_write_json, atomic_write_text, is_done, mark_done
 from ..tomlconfig import validation_message
@@ -126,6 +127,7 @@ def load_reference(run_dir: str | Path) -> TrainedReference:
     size = model_path.stat().st_size
     if size > MAX_MODEL_BYTES:
         raise RunError(f"model file is {size} bytes, more than the {MAX_MODEL_BYTES} allowed", path=model_path)
+    check_keras_file(model_path)  # modules, classes and sizes checked before Keras imports anything
     try:
         net = keras().models.load_model(model_path, safe_mode=True, compile=False)
     except Exception as e:  # corrupt zip, unknown layer, unsafe lambda: all one user-facing problem
@@ -147,10 +149,7 @@ def read_record(run_dir: Path) -> dict[str, Any]:
     path = run_dir / "run.json"
     if not path.is_file():
         raise RunError("incomplete reference run: run.json is missing", path=path)
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise RunError(f"not valid JSON: {e}", path=path) from None
+    record = read_json(path, RunError)
     if not isinstance(record, dict):
         raise RunError("expected a JSON object", path=path)
     for k in _REQUIRED_KEYS:
@@ -161,14 +160,32 @@ def read_record(run_dir: Path) -> dict[str, Any]:
                        f"(this sercompress reads {RUN_SCHEMA_VERSION})", path=path, key="schema_version")
     if record["kind"] != "reference":
         raise RunError(f"expected kind 'reference', got {record['kind']!r}", path=path, key="kind")
+    _check_record_types(record, path)
     return record
 
 
+def _check_record_types(record: dict[str, Any], path: Path) -> None:
+    """The fields used to rebuild a model are the types they claim, before anything is built."""
+    classes, shape = record["classes"], record["input_shape"]
+    if not (isinstance(classes, list) and 2 <= len(classes) <= 64
+            and all(isinstance(c, str) and c for c in classes)):
+        raise RunError("must be a list of 2 to 64 class names", path=path, key="classes")
+    if not (isinstance(shape, list) and 1 <= len(shape) <= 8 and all(
+            isinstance(d, int) and not isinstance(d, bool) and 1 <= d <= 1_000_000 for d in shape)):
+        raise RunError("must be a list of 1 to 8 positive integers (at most 1,000,000 each)",
+                       path=path, key="input_shape")
+    for key in ("data", "train"):
+        if not isinstance(record[key], dict):
+            raise RunError("must be a JSON object", path=path, key=key)
+    if not isinstance(record["weights_sha256"], str):
+        raise RunError("must be a hex string", path=path, key="weights_sha256")
+
+
 def _read_metrics(path: Path) -> Metrics:
+    if not path.is_file():
+        raise RunError("incomplete reference run: metrics.json is missing", path=path)
     try:
-        return Metrics.from_dict(json.loads(path.read_text(encoding="utf-8")))
-    except FileNotFoundError:
-        raise RunError("incomplete reference run: metrics.json is missing", path=path) from None
+        return Metrics.from_dict(read_json(path, RunError))
     except (ValueError, KeyError, TypeError) as e:
         raise RunError(f"unreadable metrics: {e}", path=path) from None
 
