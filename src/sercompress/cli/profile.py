@@ -124,6 +124,12 @@ def _print_totals(p: Any) -> None:
     if (t := p.tflm) is not None:
         rows.append(("TFLM arena", f"{t.total_bytes:,} bytes (head {t.head_bytes:,}, "
                                    f"tail {t.tail_bytes:,})"))
+        from ..fit import TFLM_DISAGREEMENT
+
+        if p.peak_ram_bytes > TFLM_DISAGREEMENT * max(t.total_bytes, 1):
+            rows.append(("WARNING", f"TFLM's arena and the planned arena differ by more than "
+                                    f"{TFLM_DISAGREEMENT}x: TFLite Micro did not allocate the shapes "
+                                    "this file declares; the plan is used for the fit"))
     if (v := p.vela) is not None:
         fallback = ", ".join(v.cpu_fallback_ops) or "none"
         rows += [

@@ -110,7 +110,10 @@ def default_cache_dir() -> Path:
 
 def _read_bytes(path: Path) -> bytes:
     if not path.is_file():
-        raise ProfileError("no such file", path=path)
+        what = ("is a directory, not a model file" if path.is_dir() else
+                "is not a regular file (a FIFO, device or socket); give a .tflite or .onnx file"
+                if path.exists() else "no such file")
+        raise ProfileError(what, path=path)
     size = path.stat().st_size
     if size > MAX_ARTIFACT_BYTES:
         raise ProfileError(f"file is {size:,} bytes, larger than the {MAX_ARTIFACT_BYTES:,}-byte "

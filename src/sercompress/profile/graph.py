@@ -27,6 +27,29 @@ CANONICAL_OPS = _OPS
 InputShapes = Sequence[int] | Mapping[str, Sequence[int]]
 
 
+#: Bounds on shapes read from a file, checked before any size is multiplied or allocated.
+#: TFLite kernels take at most 6 dims (reshape 8) and ONNX models of this field 4-5; a
+#: tensor of 2**40 elements is terabytes, past any device, and keeps every byte sum of a
+#: graph's tensors far inside int64 (no OverflowError, no silent numpy wrap-around).
+MAX_RANK = 16
+MAX_ELEMENTS = 2**40
+
+
+def check_shape(name: str, shape: tuple[int, ...], path: Path | str | None) -> None:
+    """Refuse a rank or element count no real model has, naming the tensor and the file."""
+    from ..errors import ProfileError
+
+    if len(shape) > MAX_RANK:
+        raise ProfileError(f"tensor '{name}' has rank {len(shape)}, more than the {MAX_RANK} allowed",
+                           path=path)
+    n = 1
+    for d in shape:
+        n *= max(int(d), 1)
+        if n > MAX_ELEMENTS:
+            raise ProfileError(f"tensor '{name}' of shape {tuple(shape)} has more than the "
+                               f"{MAX_ELEMENTS:,} elements allowed", path=path)
+
+
 @dataclass(frozen=True)
 class Tensor:
     """A tensor of the graph. ``data`` holds constant contents (weights, bias), else None."""

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, model_validator
+from pydantic import Field, model_validator
 
 from ..errors import ProfileError
 from ..resources import shipped_dir
@@ -37,6 +37,13 @@ FLOAT_DTYPES: frozenset[str] = frozenset({"float16", "float32"})
 
 #: Directory of the shipped profiles (``hw_profiles/``, see :mod:`sercompress.resources`).
 SHIPPED_DIR = shipped_dir("hw_profiles")
+
+# Bounded, finite figures: `inf` / `nan` coefficients or a 4,000-digit clock would reach float
+# arithmetic as OverflowError or give a latency of inf; no real device is outside these bounds.
+PositiveFloat = Annotated[float, Field(gt=0, le=1e12, allow_inf_nan=False)]
+NonNegativeFloat = Annotated[float, Field(ge=0, le=1e12, allow_inf_nan=False)]
+PositiveInt = Annotated[int, Field(gt=0, le=2**53)]        # bytes or Hz, exact as a float
+NonNegativeInt = Annotated[int, Field(ge=0, le=2**53)]
 #: Extra directories to search, separated by ``os.pathsep`` (searched before the shipped ones).
 PATH_ENV = "SERCOMPRESS_HW_PROFILES"
 

@@ -73,6 +73,10 @@ def with_device_ground_truth(static: StaticProfile, hw: HardwareProfile,
 
 
 def _measured(static: StaticProfile, hw: HardwareProfile, measure: Measure | None) -> LatencyEstimate:
+    room = _host_ram_bytes(hw)
+    if static.peak_ram_bytes > room:  # a 64 GiB plan was run on a 24 GiB host: refuse, never run
+        return unsupported(hw, f"not run: the planned arena ({static.peak_ram_bytes:,} bytes) exceeds "
+                               f"the RAM this host can give a model ({room:,} bytes)")
     if measure is None:
         from .host import measure as host_measure
 
@@ -83,6 +87,17 @@ def _measured(static: StaticProfile, hw: HardwareProfile, measure: Measure | Non
                            reason=f"measured here: median of {result.runs} runs, {result.runtime}, "
                                   f"{result.threads} thread(s), p90 {result.p90_ms:.3g} ms",
                            energy_mj=energy_mj(hw, ms), measured=result)
+
+
+def _host_ram_bytes(hw: HardwareProfile) -> int:
+    """RAM a measured model may use: the profile's model share, capped by this machine's memory."""
+    import os
+
+    try:
+        physical = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # not POSIX: trust the profile
+        physical = hw.model_ram_bytes
+    return min(hw.model_ram_bytes, physical)
 
 
 def _from_vela(hw: HardwareProfile, vela: VelaResult | None) -> LatencyEstimate:

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ProfileError, reading
-from .graph import Graph, InputShapes, Layer, Tensor
+from .graph import Graph, InputShapes, Layer, Tensor, check_shape
 from .ops import is_weight
 
 #: ONNX op type -> canonical op name (:mod:`.ops`). Resolved per node: a Conv with one
@@ -164,14 +164,18 @@ class _Builder:
             if shape is not None:
                 self.info[v.name] = (shape, _dtype(v.type.tensor_type.elem_type))
         self.constants: dict[str, Tensor] = {}
+        # external data lives beside the model, never relative to the working directory
+        base_dir = str(path.resolve().parent)
         for init in self.graph.initializer:
-            self.constants[init.name] = self._constant(init.name, numpy_helper.to_array(init))
+            check_shape(init.name, tuple(init.dims), path)  # before any array is built
+            self.constants[init.name] = self._constant(init.name, numpy_helper.to_array(init, base_dir))
         for node in self.graph.node:
             if node.op_type == "Constant":
                 for a in node.attribute:
                     if a.name == "value":
+                        check_shape(node.output[0], tuple(a.t.dims), path)
                         self.constants[node.output[0]] = self._constant(
-                            node.output[0], numpy_helper.to_array(a.t))
+                            node.output[0], numpy_helper.to_array(a.t, base_dir))
         self.folded = self._fold_constant_casts()
         self.consumed = {n for node in self.graph.node for n in node.input}
         self.consumed |= {v.name for v in self.graph.output}
@@ -202,6 +206,7 @@ class _Builder:
         if name not in self.info:
             raise ProfileError(f"shape of tensor '{name}' could not be inferred", path=self.path)
         shape, dtype = self.info[name]
+        check_shape(name, shape, self.path)
         if any(d < 0 for d in shape):
             raise ProfileError(f"tensor '{name}' has an unknown or dynamic shape {shape}; pass "
                                "--input-shape", path=self.path, key="input_shape")

@@ -132,10 +132,27 @@ _MAC_RULES: dict[str, Callable[[Layer], int]] = {
 
 
 def count_nonzero(t: Tensor) -> int:
-    """Elements whose real value is not zero (a quantized value equal to its zero point is 0)."""
+    """Elements whose real value is not zero (a quantized value equal to its zero point is 0).
+
+    Memoised on the bytes viewed: a file may point hundreds of tensors at one buffer, and
+    counting each again made the time grow with tensors x buffer size, not the file's size.
+    """
     if t.data is None:
         return 0
-    data = t.data
+    per_channel = len(t.zero_point) > 1  # only then does the shape change the count
+    key = (t.data.__array_interface__["data"][0], t.data.nbytes, t.data.dtype.str, t.zero_point,
+           (t.quantized_dimension, t.data.shape) if per_channel else ())
+    if key not in _NONZERO:
+        if len(_NONZERO) > 4096:
+            _NONZERO.clear()
+        _NONZERO[key] = (_count_nonzero(t, t.data), t.data)  # the array kept alive: its address is the key
+    return _NONZERO[key][0]
+
+
+_NONZERO: dict[tuple, tuple[int, np.ndarray]] = {}
+
+
+def _count_nonzero(t: Tensor, data: np.ndarray) -> int:
     if t.zero_point and any(z != 0 for z in t.zero_point) and data.dtype.kind in "iu":
         zp = np.asarray(t.zero_point, dtype=np.int64)
         if zp.size > 1 and data.ndim:
