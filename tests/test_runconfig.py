@@ -1,7 +1,7 @@
 import pytest
 
 from sercompress.errors import ConfigError
-from sercompress.runconfig import RunConfig, load_run_config, run_config_names
+from sercompress.runconfig import CONFIG_DIR, RunConfig, load_run_config, run_config_names
 
 
 def test_quick_and_default_are_shipped():
@@ -44,3 +44,60 @@ def test_not_toml(tmp_path):
     p.write_text("this is = = not toml")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_run_config(p)
+
+
+# -- hostile configs: names that become paths, names of things that do not exist ----------------
+
+QUICK = (CONFIG_DIR / "quick.toml").read_text()
+
+
+@pytest.mark.parametrize("name", ["../../escaped_out", "/tmp/abs", "a/b", "..", ".hidden", "", "a" * 200])
+def test_name_that_would_escape_reports_is_refused(tmp_path, name):
+    p = tmp_path / "c.toml"
+    p.write_text(QUICK.replace('name = "quick"', f'name = "{name}"'))
+    with pytest.raises(ConfigError) as e:
+        load_run_config(p)
+    assert str(p) in str(e.value) and "name" in str(e.value)
+
+
+@pytest.mark.parametrize("old, new, key", [
+    ('hardware = ["all"]', 'hardware = ["stm32h7433"]', "profiles.hardware"),
+    ('recipes = ["float32", "ptq-int8", "prune-80", "qat-int8"]', 'recipes = ["prune-8O"]', "compress.recipes"),
+    ('names = ["cnn_lstm_2d"]', 'names = ["cnn_lstm"]', "baselines.names"),
+])
+def test_wrong_names_inside_a_config_name_the_config_file_and_key(tmp_path, old, new, key):
+    """A wrong hardware name was blamed on --hw; a wrong recipe surfaced after training."""
+    p = tmp_path / "c.toml"
+    p.write_text(QUICK.replace(old, new))
+    with pytest.raises(ConfigError) as e:
+        load_run_config(p)
+    msg = str(e.value)
+    assert str(p) in msg and key in msg and "--hw" not in msg
+
+
+def test_a_wrong_config_writes_nothing_and_the_fixed_one_then_runs_in_the_same_out(tmp_path, capsys):
+    """The run-config.json written before the error made the corrected config fail on --out."""
+    from sercompress.cli import main
+    from sercompress.pipeline import CONFIG_FILE, _claim_directory
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text(QUICK.replace('hardware = ["all"]', 'hardware = ["nope"]'))
+    out = tmp_path / "out"
+    assert main(["run", "--config", str(bad), "--out", str(out)]) == 2
+    assert "profiles.hardware" in capsys.readouterr().err
+    assert not out.exists()
+    # a directory that holds only a record (a run that failed at once) is taken by the fixed config
+    out.mkdir()
+    first = load_run_config("quick")
+    _claim_directory(out, first.model_copy(update={"seed": 1}))
+    _claim_directory(out, first)
+    assert (out / CONFIG_FILE).is_file()
+
+
+def test_run_out_that_is_a_file_is_refused_before_anything(tmp_path, capsys):
+    from sercompress.cli import main
+
+    target = tmp_path / "file"
+    target.write_text("x")
+    assert main(["run", "--config", "quick", "--out", str(target)]) == 2
+    assert "--out" in capsys.readouterr().err and target.read_text() == "x"

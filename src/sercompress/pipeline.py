@@ -11,7 +11,6 @@ re-renders the report. A second process on the same directory is refused.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 from .baseline import BASELINE_DIR, load_baseline
 from .collect import ArtifactRow, budget, entry, machine, package_versions, published
 from .errors import ArtifactError, RunError
+from .jsonfile import read_json
 from .progress import Progress
 from .report.summary import RunInfo, Summary
 from .resources import shipped_dir
@@ -43,9 +43,12 @@ def run(config: RunConfig, out_dir: str | Path, *, progress: Progress | None = N
     out = Path(out_dir)
     progress = progress or Progress()
     started = _now()
+    # Every name resolved before anything is written: a wrong one leaves --out untouched.
+    hw = _hardware(hardware or config.profiles.hardware)
+    recipes = resolve_names(config.compress.recipes, RECIPE_DIR, "recipe")
+    baselines = resolve_names(config.baselines.names, BASELINE_DIR, "baseline")
     with directory_lock(out):
         _claim_directory(out, config)
-        hw = _hardware(hardware or config.profiles.hardware)
         with progress.stage("data", config.data.dataset):
             from .dataset import prepare
 
@@ -57,13 +60,11 @@ def run(config: RunConfig, out_dir: str | Path, *, progress: Progress | None = N
 
             reference = train_reference(config.data, config.train, out / "reference", progress=progress)
         rows, failures = [], []
-        recipes = resolve_names(config.compress.recipes, RECIPE_DIR, "recipe")
         with progress.stage("compress", f"{len(recipes)} recipes"):
             for path in progress.bar(recipes, "recipe", label=_stem):
                 result = _variant(path, reference, out / "variants", config, data, progress, failures)
                 if result is not None:
                     rows += _rows(result, "reference" if path.stem == "float32" else "compressed")
-        baselines = resolve_names(config.baselines.names, BASELINE_DIR, "baseline")
         with progress.stage("baselines", f"{len(baselines)} models"):
             for path in progress.bar(baselines, "baseline", label=_stem):
                 rows += _baseline_rows(path, config, out, progress, failures)
@@ -86,11 +87,9 @@ def _claim_directory(out: Path, config: RunConfig) -> None:
     record = out / CONFIG_FILE
     wanted = config.model_dump(mode="json")
     if record.is_file():
-        try:
-            existing = json.loads(record.read_text())
-        except ValueError:
-            raise RunError("unreadable run record; move the directory away", path=record) from None
-        if existing != wanted:
+        existing = read_json(record, RunError)
+        started = any(p for p in out.iterdir() if p.name not in (CONFIG_FILE, ".lock"))
+        if existing != wanted and started:  # a record alone (a run that failed at once) is replaced
             raise RunError("this directory holds a run of a different configuration; "
                            "choose another --out (nothing was changed)", path=out)
     elif any(p for p in out.iterdir() if p.name != ".lock"):

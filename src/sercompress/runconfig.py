@@ -13,7 +13,8 @@ from typing import Literal
 from pydantic import Field
 
 from .dataset import DataConfig
-from .errors import ConfigError
+from .errors import ConfigError, SercompressError
+from .outpaths import SAFE_NAME
 from .resources import shipped_dir
 from .tomlconfig import FrozenModel, load_toml_model
 from .train import TrainConfig
@@ -47,7 +48,8 @@ class ProfileSection(FrozenModel):
 
 class RunConfig(FrozenModel):
     schema_version: Literal[1] = 1
-    name: str
+    #: becomes reports/<name> when --out is not given: a safe name, never a path
+    name: str = Field(pattern=SAFE_NAME)
     description: str = ""
     #: seeds data splitting and training (overrides data.seed and train.seed)
     seed: int = 0
@@ -72,10 +74,38 @@ def load_run_config(name_or_path: str | Path) -> RunConfig:
             known = run_config_names()
             raise ConfigError(f"unknown run config '{name_or_path}'; known: {known} or a path to a .toml file")
     cfg = load_toml_model(path, RunConfig)
+    check_references(cfg, path)
     return cfg.model_copy(update={
         "data": cfg.data.model_copy(update={"seed": cfg.seed}),
         "train": cfg.train.model_copy(update={"seed": cfg.seed}),
     })
+
+
+def check_references(cfg: RunConfig, path: str | Path) -> None:
+    """Every recipe, baseline and hardware profile the config names exists and is valid.
+
+    Checked when the config is loaded, before anything is written or trained: a
+    typo in a recipe name used to surface after data preparation and reference
+    training, and a wrong hardware name was blamed on ``--hw``. Errors name the
+    config file and the key; the underlying file's own error is kept.
+    """
+    from .baseline import BASELINE_DIR, load_baseline
+    from .compress.recipe import RECIPE_DIR, load_recipe
+    from .profile.hardware import get_hw_profile
+
+    checks = (
+        ("compress.recipes", lambda: [load_recipe(p) for p in
+                                      resolve_names(cfg.compress.recipes, RECIPE_DIR, "recipe")]),
+        ("baselines.names", lambda: [load_baseline(p) for p in
+                                     resolve_names(cfg.baselines.names, BASELINE_DIR, "baseline")]),
+        ("profiles.hardware", lambda: None if cfg.profiles.hardware == ("all",) else
+         [get_hw_profile(n) for n in cfg.profiles.hardware]),
+    )
+    for key, check in checks:
+        try:
+            check()
+        except SercompressError as e:
+            raise ConfigError(e.message if e.path is None else str(e), path=path, key=key) from None
 
 
 def resolve_names(requested: tuple[str, ...], directory: Path, what: str) -> list[Path]:

@@ -40,3 +40,10 @@ def test_user_error_is_one_line_exit_2(capsys):
     assert main(["info", "--classes", "1"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "error" in err
+
+
+@pytest.mark.parametrize("classes", ["100000000", "65", "1"])
+def test_info_classes_is_bounded_before_building(classes, capsys):
+    """`info --classes 100000000` ran TensorFlow out of memory."""
+    assert main(["info", "--classes", classes]) == 2
+    assert "--classes" in capsys.readouterr().err

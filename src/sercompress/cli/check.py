@@ -48,6 +48,10 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"must be > 0, got {args.latency_budget_ms}", key="--latency-budget-ms")
     if args.threads < 0:
         raise ConfigError(f"must be >= 0, got {args.threads}", key="--threads")
+    if args.junit:
+        from ..outpaths import check_output_file
+
+        check_output_file(args.junit, "--junit")  # before minutes of measuring, not after
     # Resolve every profile and read every artifact before any slow work: input errors first.
     profiles = [get_hw_profile(name, tuple(args.hw_dir)) for name in args.hw]
     statics = [_profile(f) for f in args.files]

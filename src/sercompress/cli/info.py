@@ -23,8 +23,10 @@ def run(args: argparse.Namespace) -> int:
     from ..features import FeatureConfig
     from ..models import build_model, count_macs
 
-    if args.classes < 2:
-        raise ConfigError(f"--classes must be >= 2, got {args.classes}")
+    from ..report.summary import MAX_CLASSES
+
+    if not 2 <= args.classes <= MAX_CLASSES:  # 10**8 classes ran TensorFlow out of memory
+        raise ConfigError(f"must be between 2 and {MAX_CLASSES}, got {args.classes}", key="--classes")
     shape = FeatureConfig(input_type=args.input_type, duration_s=args.duration).shape
     model = build_model(args.model, shape, args.classes)
     info = {

@@ -23,6 +23,10 @@ def run(args: argparse.Namespace) -> int:
     from ..report import render_report
     from ..report.summary import Summary, resolve_summary_path
 
+    from ..outpaths import check_output_dir
+
+    if args.out:
+        check_output_dir(args.out, "--out")
     path = resolve_summary_path(args.run_dir)
     summary = Summary.load(path)
     out = Path(args.out) if args.out else path.parent

@@ -44,7 +44,9 @@ def run(args: argparse.Namespace) -> int:
         except ValueError as e:
             raise ConfigError(str(e).splitlines()[-1], key="--dataset") from None
         config = config.model_copy(update={"data": data})
-    out = args.out or f"reports/{config.name}"
+    from ..outpaths import check_output_dir
+
+    out = check_output_dir(args.out or f"reports/{config.name}", "--out")
     progress = Progress(quiet=args.quiet, log_json=args.log_json)
     outcome = pipeline.run(config, out, progress=progress, hardware=tuple(args.hw) if args.hw else None)
     if args.json:

@@ -21,6 +21,15 @@ from ..errors import UnusableAudio
 MAX_SECONDS = 60.0
 #: Refuse (skip) files larger than this many bytes, checked before opening.
 MAX_BYTES = 64 * 1024 * 1024
+#: Sample rates a real recording has (telephone 8 kHz to studio 192 kHz). Outside this range
+#: the header is lying: 2,147,483,647 Hz made the resampler ask for 320 GiB, 1,000,003 Hz
+#: (prime, so no common factor with 16 kHz) 1 GB for a 200 KB file.
+MIN_RATE, MAX_RATE = 8_000, 192_000
+#: Channels of a real recording; more is a corrupt header (the decoder allocates frames x channels).
+MAX_CHANNELS = 8
+#: Decoded samples per byte of file: PCM holds at most one sample per byte; FLAC and Vorbis
+#: compress speech far less than 32:1. Bounds the decoded array by the file's size.
+MAX_SAMPLES_PER_BYTE = 32
 
 
 def read_audio(path: str | Path, sample_rate: int = 16000, *, max_seconds: float = MAX_SECONDS,
@@ -38,6 +47,7 @@ def read_audio(path: str | Path, sample_rate: int = 16000, *, max_seconds: float
         raise UnusableAudio(f"not a readable audio file ({_short(e)})", path=path) from None
     if info.samplerate <= 0 or info.frames <= 0:
         raise UnusableAudio("audio file holds no samples", path=path)
+    _check_header_bounds(info, size, path)
     if info.frames / info.samplerate > max_seconds:
         raise UnusableAudio(
             f"audio is {info.frames / info.samplerate:.1f} s long, more than the {max_seconds:g} s allowed",
@@ -51,6 +61,19 @@ def read_audio(path: str | Path, sample_rate: int = 16000, *, max_seconds: float
     if data.shape[0] < info.frames:
         raise UnusableAudio(f"file is truncated: {data.shape[0]} of {info.frames} frames readable", path=path)
     return _normalise(data, sr, sample_rate, path)
+
+
+def _check_header_bounds(info: object, size: int, path: Path) -> None:
+    """Everything the decoder and resampler will allocate, checked from the header first."""
+    rate, channels, frames = int(info.samplerate), int(info.channels), int(info.frames)  # type: ignore[attr-defined]
+    if not MIN_RATE <= rate <= MAX_RATE:
+        raise UnusableAudio(f"header claims a sample rate of {rate} Hz, outside the "
+                            f"{MIN_RATE}-{MAX_RATE} Hz a recording has", path=path)
+    if not 1 <= channels <= MAX_CHANNELS:
+        raise UnusableAudio(f"header claims {channels} channels (at most {MAX_CHANNELS})", path=path)
+    if frames * channels > MAX_SAMPLES_PER_BYTE * max(size, 1):
+        raise UnusableAudio(f"header claims {frames * channels:,} samples, more than a {size:,}-byte "
+                            "file can hold", path=path)
 
 
 def _normalise(data: np.ndarray, sr: int, sample_rate: int, path: Path) -> np.ndarray:

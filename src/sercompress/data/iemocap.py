@@ -57,9 +57,20 @@ def scan(data_dir: str | Path | None, options: CorpusOptions) -> Corpus:
     return Corpus("iemocap", root, CLASSES, tuple(utts), tuple(skipped), notes=notes)
 
 
+#: A real EmoEvaluation file is under 100 KB (one dialog, a few dozen turns); refuse anything
+#: far larger before reading it (a 1 GiB file was read whole: 2.1 GB).
+MAX_LABEL_BYTES = 4 * 1024 * 1024
+
+
 def _labels(label_file: Path) -> list[tuple[str, str]]:
     """(utterance id, emotion code) pairs of one EmoEvaluation file."""
     try:
+        size = label_file.stat().st_size
+        if not label_file.is_file():
+            raise DataError("label file is not a regular file", path=label_file)
+        if size > MAX_LABEL_BYTES:
+            raise DataError(f"label file is {size:,} bytes, more than the {MAX_LABEL_BYTES:,} an "
+                            "IEMOCAP EmoEvaluation file can be", path=label_file)
         text = label_file.read_text(encoding="utf-8", errors="replace")
     except OSError as e:
         raise DataError(f"cannot read label file ({e.strerror})", path=label_file) from None

@@ -31,11 +31,18 @@ def render_report(summary: Summary, out_dir: str | Path) -> ReportFiles:
     from .tables import summary_markdown, to_csv
 
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    conclusion = conclusion_text(summary)
+    if out.exists() and not out.is_dir():
+        raise SummaryError("the report's output path exists and is not a directory", path=out)
     files = ReportFiles(out / SUMMARY_FILE, out / "variants.csv", out / "summary.md", out / "index.html")
-    summary.save(files.summary_json)
-    atomic_write_text(files.variants_csv, to_csv(summary))
-    atomic_write_text(files.summary_md, summary_markdown(summary, conclusion))
-    atomic_write_text(files.index_html, render_html(summary, conclusion))
+    for f in vars(files).values():
+        if f.exists() and not f.is_file():
+            raise SummaryError("exists and is not a regular file; cannot write the report there", path=f)
+    # Render everything in memory first: a renderer that fails leaves no file of a half report.
+    conclusion = conclusion_text(summary)
+    texts = {files.summary_json: summary.to_json(), files.variants_csv: to_csv(summary),
+             files.summary_md: summary_markdown(summary, conclusion),
+             files.index_html: render_html(summary, conclusion)}
+    out.mkdir(parents=True, exist_ok=True)
+    for path, text in texts.items():
+        atomic_write_text(path, text)
     return files

@@ -15,14 +15,14 @@ returns them; the report prints percent), sizes in bytes, latencies in ms.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, model_validator
 
 from ..errors import SummaryError
 from ..storage import atomic_write_text
+from ..jsonfile import read_json
 from ..tomlconfig import FrozenModel, validation_message
 
 SCHEMA_VERSION = 1
@@ -30,8 +30,26 @@ SUMMARY_FILE = "summary.json"
 #: A summary is a few hundred kB at most; refuse to parse something far larger.
 MAX_SUMMARY_BYTES = 64 * 1024 * 1024
 
+#: Bounds on what a (possibly hostile) summary makes the report draw: a 300 x 300 confusion
+#: matrix took 67 s and 1 GB to render. No emotion corpus has more than a dozen classes.
+MAX_CLASSES = 64
+
 Family = Literal["reference", "compressed", "baseline"]
 LatencySource = Literal["measured", "vela", "estimated", "unsupported"]
+
+
+def check_confusion(confusion: list[list[int]], classes: tuple[str, ...]) -> None:
+    """A confusion matrix is square, at most MAX_CLASSES wide, counts >= 0, one row per class."""
+    n = len(confusion)
+    if n > MAX_CLASSES or len(classes) > MAX_CLASSES:
+        raise ValueError(f"more than {MAX_CLASSES} classes")
+    if any(len(row) != n for row in confusion):
+        raise ValueError(f"confusion matrix is not square ({n} rows of lengths "
+                         f"{sorted({len(r) for r in confusion})})")
+    if classes and confusion and len(classes) != n:
+        raise ValueError(f"confusion matrix is {n} x {n} but there are {len(classes)} classes")
+    if any(v < 0 for row in confusion for v in row):
+        raise ValueError("confusion matrix has a negative count")
 
 
 #: Every summary record is immutable and refuses unknown keys (a typo fails loudly).
@@ -87,6 +105,12 @@ class Accuracy(Record):
     classes: tuple[str, ...] = ()
     n: int | None = None
     source: str = "tflite"
+
+    @model_validator(mode="after")
+    def _square_confusion(self) -> Accuracy:
+        """Refused at load, before any file of a report is written or a plot is drawn."""
+        check_confusion(self.confusion, self.classes)
+        return self
 
 
 class Sizes(Record):
@@ -225,13 +249,7 @@ class Summary(Record):
     def load(cls, path: str | Path) -> Summary:
         """Read ``path`` (a summary.json, or a directory holding one)."""
         path = resolve_summary_path(path)
-        if path.stat().st_size > MAX_SUMMARY_BYTES:
-            raise SummaryError(f"file is larger than {MAX_SUMMARY_BYTES} bytes", path=path)
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise SummaryError(f"not valid JSON: {e}", path=path) from None
-        return cls.from_dict(data, path)
+        return cls.from_dict(read_json(path, SummaryError, MAX_SUMMARY_BYTES), path)
 
 
 def resolve_summary_path(path: str | Path) -> Path:
