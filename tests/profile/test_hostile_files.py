@@ -3,7 +3,6 @@
 The files are built directly as flatbuffers / protobufs (no TensorFlow), so these tests are fast.
 """
 
-import dataclasses
 import os
 import subprocess
 import sys
@@ -16,6 +15,7 @@ from sercompress.fit import Budget
 from sercompress.profile import profile_artifact
 from sercompress.profile.hardware import HardwareProfile, get_hw_profile
 from sercompress.profile.latency import estimate
+from sercompress.profile.types import TflmArena
 from tests.fuzz.tflite_build import shaped_model, shared_buffer_model
 
 
@@ -113,8 +113,10 @@ def test_tflm_arena_orders_of_magnitude_below_the_plan_is_not_a_fit(tmp_path):
     path.write_bytes(shaped_model([1, 2**16, 2**10, 4]))    # 1 GiB plan
     static = profile_artifact(path)
     hw = get_hw_profile("stm32h743")
-    fooled = dataclasses.replace(static, extra={"tflm": {"total_bytes": 1640}})
+    arena = TflmArena(total_bytes=1640, head_bytes=1024, tail_bytes=616)
+    fooled = static.model_copy(update={"tflm": arena})
     ram = Budget.from_hardware(hw).is_satisfied_by(fooled, None).check("ram")
-    assert not ram.ok and "disagree" in ram.reason
-    agreeing = dataclasses.replace(static, peak_ram_bytes=2000, extra={"tflm": {"total_bytes": 1640}})
-    assert Budget.from_hardware(hw).is_satisfied_by(agreeing, None).check("ram").ok
+    assert not ram.ok and "did not allocate" in ram.reason and ram.value >= 2**30
+    agreeing = static.model_copy(update={"peak_ram_bytes": 2000, "tflm": arena})
+    ram = Budget.from_hardware(hw).is_satisfied_by(agreeing, None).check("ram")
+    assert ram.ok and "TFLM arena (measured)" in ram.reason
