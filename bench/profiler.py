@@ -10,7 +10,12 @@ input/output, or the .tflite files given on the command line):
 * host latency (LiteRT, 1 and all threads: median, p90, spread, peak RSS) and the per-layer
   latency model fitted on this machine, with its error on Light-SERNet held out of the fit.
 
-Usage: ``python bench/profiler.py [model_int8.tflite ...]``
+* on the generated zoo (``tests/profile/zoo.py``: 53 int8 TFLite, 58 ONNX models), the
+  static MACs against Vela's count of the same ops and against onnx-tool's independent
+  count: max and p90 relative error, and the cold wall time of ``profile_artifact`` per file.
+
+Usage: ``python bench/profiler.py [model_int8.tflite ...]`` or ``python bench/profiler.py --zoo
+[DIR]`` (the zoo part alone; DIR keeps the built models between runs).
 """
 
 from __future__ import annotations
@@ -112,9 +117,9 @@ def _host_variants(directory: Path) -> list[Path]:
 
 def host_latency_figures(reference: Path, directory: Path) -> None:
     from sercompress.profile import profile_artifact
+    from sercompress.profile.calibration import fit_host_coefficients, predict_ms
     from sercompress.profile.hardware import get_hw_profile
     from sercompress.profile.host import measure
-    from sercompress.profile.calibration import fit_host_coefficients, predict_ms
 
     hw = get_hw_profile("host")
     print(f"\n== host latency: {reference.name} (LiteRT XNNPACK, batch 1, warm-up 5, 50 runs)")
@@ -145,12 +150,90 @@ def host_latency_figures(reference: Path, directory: Path) -> None:
               f"{100 * (predicted - measured) / measured:+6.1f} %")
 
 
+# --------------------------------------------------------------------------- zoo MACs
+
+def _errors_line(what: str, errors: list[float]) -> str:
+    import numpy as np
+
+    e = np.abs(np.asarray(errors, dtype=float)) * 100
+    return (f"{what:<44} n={len(e):>3}  max |error| {e.max():7.3f} %   p90 {np.percentile(e, 90):7.3f} %"
+            f"   exact {int((e == 0).sum())}/{len(e)}")
+
+
+def zoo_mac_figures(directory: Path) -> None:
+    """MACs of every zoo model against Vela (TFLite) and onnx-tool (ONNX), and cold times."""
+    import subprocess
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from sercompress.profile import profile_artifact
+    from tests.profile.zoo import build_onnx_zoo, build_tflite_zoo, compare_with_vela
+    from tests.profile.zoo_onnx import NOT_COMPARED, compare_with_onnx_tool
+
+    tflite, onnx = build_tflite_zoo(directory / "tflite"), build_onnx_zoo(directory / "onnx")
+    print(f"\n== zoo MACs: {len(tflite)} int8 TFLite models vs Vela, {len(onnx)} ONNX vs onnx-tool")
+    vs_mac_ops, vs_total, unknown = [], [], []
+    for name, path in tflite:
+        ours, vela_macs, vela_total = compare_with_vela(path)
+        vs_mac_ops.append((ours - vela_macs) / vela_macs)
+        vs_total.append((ours - vela_total) / vela_total)
+        unknown += list(profile_artifact(path).unknown_ops)
+        if ours != vela_macs:
+            print(f"  differs: {name}: ours {ours:,} Vela {vela_macs:,}")
+    print(_errors_line("TFLite vs Vela, MACs of the same ops", vs_mac_ops))
+    print(_errors_line("TFLite vs Vela total (+ its per-element passes)", vs_total))
+    vs_tool, skipped = [], []
+    for name, path in onnx:
+        unknown += list(profile_artifact(path).unknown_ops)
+        try:
+            ours, theirs, diffs = compare_with_onnx_tool(path)
+        except NotImplementedError as e:  # onnx-tool cannot read the op (RNN)
+            skipped.append(f"{name} ({e})")
+            continue
+        if not theirs:
+            skipped.append(f"{name} (no MAC node onnx-tool counts)")
+            continue
+        vs_tool.append((ours - theirs) / theirs)
+        for d in diffs:
+            print(f"  differs: {name}: {d}")
+    print(_errors_line("ONNX vs onnx-tool, MAC nodes", vs_tool))
+    for name in skipped:
+        print(f"  not compared: {name}")
+    for op, why in NOT_COMPARED.items():
+        print(f"  {op} nodes not compared with onnx-tool: {why}")
+    print(f"unknown ops over the zoo: {sorted(set(unknown)) or 'none'}")
+    for fmt, files in (("TFLite", tflite), ("ONNX", onnx)):
+        cold = [_cold_profile_seconds(p, subprocess) for _, p in files]
+        wall, cpu = [w for w, _ in cold], [c for _, c in cold]
+        print(f"{fmt:<6} profile cold, fresh interpreter incl. imports: CPU max {max(cpu):.3f} s "
+              f"median {statistics.median(cpu):.3f} s; wall max {max(wall):.3f} s (inflated by "
+              f"the machine's load)")
+
+
+def _cold_profile_seconds(path: Path, subprocess) -> tuple[float, float]:
+    """(wall, CPU) seconds of a fresh interpreter importing the profiler and profiling ``path``."""
+    code = ("import time; t, c = time.perf_counter(), time.process_time(); "
+            "from sercompress.profile import profile_artifact; "
+            f"profile_artifact({str(path)!r}); "
+            "print(time.perf_counter() - t, time.process_time() - c)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    wall, cpu = out.stdout.strip().splitlines()[-1].split()
+    return float(wall), float(cpu)
+
+
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["--zoo"]:
+        if len(argv) > 1:
+            zoo_mac_figures(Path(argv[1]))
+            return 0
+        with tempfile.TemporaryDirectory() as tmp:
+            zoo_mac_figures(Path(tmp))
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
         paths = [Path(a) for a in argv] or [build_light_sernet_int8(Path(tmp))]
         for path in paths:
             static_profile_figures(path)
         host_latency_figures(paths[0], Path(tmp))
+        zoo_mac_figures(Path(tmp) / "zoo")
     return 0
 
 

@@ -67,3 +67,46 @@ def test_stages_read_the_one_table():
     assert static.SHAPE_OPS is ops.SHAPE_OPS
     assert dtype_policy.CONVERSION_OPS is ops.CONVERSION_OPS
     assert all(cost.op_class(n) == s.cost for n, s in ops.OPS.items())
+
+
+def _tensor(i, shape, const=True):
+    import numpy as np
+
+    from sercompress.profile.graph import Tensor
+
+    return Tensor(id=i, name=f"t{i}", shape=shape, dtype="int8",
+                  data=np.zeros(shape, np.int8) if const else None)
+
+
+def test_tflite_svdf_and_lstm_count_their_gate_matrices():
+    """SVDF: feature [F, I] and time [F, M] weights per batch row; LSTM: 8 gate matrices per step."""
+    b, i, f, m = 2, 10, 12, 8
+    svdf = {0: _tensor(0, (b, i), False), 1: _tensor(1, (f, i)), 2: _tensor(2, (f, m)),
+            4: _tensor(4, (b, f * m), False)}
+    assert tflite_reader._recurrent_attrs("SVDF", svdf) == {"steps": b, "matrix_elements": f * (i + m)}
+    t, feat, c = 5, 3, 4
+    lstm = {0: _tensor(0, (1, t, feat), False)}
+    lstm.update({k: _tensor(k, (c, feat)) for k in (1, 2, 3, 4)})
+    lstm.update({k: _tensor(k, (c, c)) for k in (5, 6, 7, 8)})
+    attrs = tflite_reader._recurrent_attrs("UNIDIRECTIONAL_SEQUENCE_LSTM", lstm)
+    assert attrs["steps"] * attrs["matrix_elements"] == t * 4 * c * (feat + c)
+
+
+def test_a_leaky_relu_model_is_not_refused_as_unsupported(tmp_path):
+    """23 LEAKY_RELU models were once reported "unsupported": the op was unknown."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    from sercompress.profile import profile_artifact
+    from sercompress.profile.hardware import get_hw_profile
+    from sercompress.profile.latency import estimate, unsupported_reasons
+
+    graph = helper.make_graph([helper.make_node("LeakyRelu", ["x"], ["y"], alpha=0.1)], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 8])])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]),
+              tmp_path / "lrelu.onnx")
+    static = profile_artifact(tmp_path / "lrelu.onnx")
+    hw = get_hw_profile("rpi4")
+    assert unsupported_reasons(static, hw) == []
+    assert estimate(static, hw).source == "estimated"

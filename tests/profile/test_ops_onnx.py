@@ -90,7 +90,7 @@ def test_conv_with_computed_kernel_takes_the_kernel_not_the_bias(tmp_path):
              _node("Conv", ["x", "w", "b"], ["y"], pads=[1, 1, 1, 1])]
     path = _save(tmp_path, nodes, [("x", [1, 3, 8, 8])], [("y", None)],
                  [("wshape", np.array([4, 3, 3, 3], np.int64)), ("b", _w(4))])
-    conv = [x for x in profile_artifact(path).layers if x.raw_op == "Conv"][0]
+    conv = next(x for x in profile_artifact(path).layers if x.raw_op == "Conv")
     assert conv.op == "Conv2D" and conv.macs == 4 * 8 * 8 * 3 * 3 * 3
 
 

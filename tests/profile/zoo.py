@@ -194,7 +194,7 @@ def build_tflite_zoo(directory: str | Path, limit: int | None = None) -> Zoo:
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     out: Zoo = []
-    for i, (name, shape, build) in enumerate(_sample(_tflite_specs(), limit)):
+    for i, (name, shape, build) in _sample(list(enumerate(_tflite_specs())), limit):
         per_channel = i % 2 == 0 or name.startswith(("lstm", "rnn", "gru"))
         name = f"{name}_{'pc' if per_channel else 'pt'}"
         path = directory / f"{name}.tflite"
@@ -219,25 +219,35 @@ def _convert(shape: tuple[int, ...], build: Callable, per_channel: bool, seed: i
     converter.target_spec.supported_ops = [t.lite.OpsSet.TFLITE_BUILTINS_INT8]
     converter.inference_input_type = t.int8
     converter.inference_output_type = t.int8
-    converter._experimental_disable_per_channel = not per_channel  # noqa: SLF001 - no public switch
+    converter._experimental_disable_per_channel = not per_channel
     return bytes(converter.convert())
 
 
 # --------------------------------------------------------------------------- ground truth
 
-def vela_macs_by_layer(path: Path, accelerator: str = "ethos-u55-128") -> dict[str, int]:
-    """Vela's MAC count per original operator (keyed by its output tensor name).
+#: Vela's lowered ops that are per-element passes (copies, LUT / clamp activations, rescales)
+#: although Vela runs them on its pooling engine and counts one "MAC" per element; the
+#: profiler counts those as element-wise work (0 MACs).
+VELA_ELEMENT_PASSES = frozenset({"MemoryCopy", "Clamp", "LUT", "Relu", "Relu6", "ReluN1To1",
+                                 "Relu0To1", "Tanh", "Sigmoid", "Quantize"})
+#: Vela's names of the original ops that carry MACs in the profiler's table.
+VELA_MAC_OPS = frozenset({"Conv2D", "Conv2DBias", "DepthwiseConv2D", "DepthwiseConv2DBias",
+                          "Conv2DBackpropInput", "TransposeConv2D", "FullyConnected", "MaxPool", "AvgPool", "Mean",
+                          "Softmax", "UnidirectionalSequenceLstm", "BatchMatMul", "ReduceSum"})
 
-    From Vela's ``--verbose-performance`` per-layer CSV, so a difference can be traced to
-    the op: Vela also counts the ops it inserts or lowers to 1x1 pooling (memory copies,
-    LUT activations), which the profiler counts as 0 MACs.
-    """
+
+def vela_layer_rows(path: Path, accelerator: str = "ethos-u55-128") -> list[dict[str, str]]:
+    """Vela's ``--verbose-performance`` per-layer table: original op, lowered op, MACs, name."""
     import csv
     import subprocess
     import sys
     import tempfile
 
-    from sercompress.profile.vela import DEFAULT_CONFIG, DEFAULT_MEMORY_MODE, DEFAULT_SYSTEM_CONFIG
+    from sercompress.profile.vela import (
+        DEFAULT_CONFIG,
+        DEFAULT_MEMORY_MODE,
+        DEFAULT_SYSTEM_CONFIG,
+    )
 
     vela = Path(sys.executable).with_name("vela")
     with tempfile.TemporaryDirectory() as tmp:
@@ -246,21 +256,32 @@ def vela_macs_by_layer(path: Path, accelerator: str = "ethos-u55-128") -> dict[s
                         DEFAULT_MEMORY_MODE, "--output-dir", tmp, "--verbose-performance"],
                        check=True, capture_output=True, cwd=tmp)
         (table,) = Path(tmp).glob("*_per-layer.csv")
-        out: dict[str, int] = {}
         with open(table, newline="") as f:
-            for row in csv.DictReader(f):
-                out[row["Name"]] = out.get(row["Name"], 0) + int(float(row["MAC Count"]))
-    return out
+            return list(csv.DictReader(f))
 
 
-def compare_with_vela(path: Path) -> tuple[int, int, list[tuple[str, str, int, int]]]:
-    """(our MACs, Vela's, [(layer, op, ours, Vela's) where they differ]) over Vela's ops."""
+def compare_with_vela(path: Path) -> tuple[int, int, int]:
+    """(our MACs over the ops Vela runs, Vela's MACs of those ops, Vela's total MACs).
+
+    Vela's count of an op is the MACs of its lowered MAC passes; the per-element passes
+    it adds (:data:`VELA_ELEMENT_PASSES`) and the copies it runs for data-movement ops are
+    the difference between the last two figures.
+    """
     from sercompress.profile import profile_artifact
 
-    vela = vela_macs_by_layer(path)
+    rows = vela_layer_rows(path)
+    vela_total = sum(int(float(r["MAC Count"])) for r in rows)
+    vela_macs = sum(int(float(r["MAC Count"])) for r in rows
+                    if r["Original Operator"] in VELA_MAC_OPS
+                    and r["NNG Operator"] not in VELA_ELEMENT_PASSES)
     profile = profile_artifact(path)
-    ours = {layer.name: (layer.op, layer.macs) for layer in profile.layers}
-    diffs = [(name, ours.get(name, ("(inserted by Vela)", 0))[0], ours.get(name, ("", 0))[1], v)
-             for name, v in vela.items() if ours.get(name, ("", 0))[1] != v]
-    total = sum(m for name, (_, m) in ours.items() if name in vela)
-    return total, sum(vela.values()), diffs
+    cpu = {r["Name"] for r in rows if r["Target"] != "NPU"}
+    ours = sum(layer.macs for layer in profile.layers if layer.name not in cpu)
+    return ours, vela_macs, vela_total
+
+
+def build_onnx_zoo(directory: str | Path, limit: int | None = None) -> Zoo:
+    """The ONNX zoo (built with ``onnx.helper``; see :mod:`tests.profile.zoo_onnx`)."""
+    from .zoo_onnx import build_onnx_zoo as build
+
+    return build(directory, limit)

@@ -18,7 +18,7 @@ Readers are imported lazily so that ``import sercompress.profile`` stays cheap.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 
 from ..errors import ProfileError

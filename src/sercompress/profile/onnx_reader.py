@@ -13,7 +13,7 @@ elsewhere they are shapes, axes, paddings or quantization parameters.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ import numpy as np
 
 from ..errors import ProfileError, reading
 from .graph import Graph, InputShapes, Layer, Tensor, check_shape
+from .onnx_inputs import fix_input_shapes, is_static
 from .ops import is_weight
 
 #: ONNX op type -> canonical op name (:mod:`.ops`). Resolved per node: a Conv with one
@@ -74,7 +75,7 @@ def parse_onnx(path: str | Path, data: bytes, input_shape: InputShapes | None = 
     """
     path = Path(path)
     model = _load(path, data)
-    _fix_input_shapes(path, model, input_shape)
+    fix_input_shapes(path, model, input_shape)
     import onnx
 
     with reading(path, "ONNX shape inference failed", ProfileError, decoders=("onnx",)):
@@ -96,57 +97,6 @@ def _load(path: Path, data: bytes) -> Any:
         raise ProfileError("neither a TFLite flatbuffer nor an ONNX model "
                            "(no ir_version / opset / nodes)", path=path)
     return model
-
-
-def _fix_input_shapes(path: Path, model: Any, input_shape: InputShapes | None) -> None:
-    """Fail on symbolic input dims, or overwrite them with the given shapes."""
-    initializers = {t.name for t in model.graph.initializer}
-    inputs = {i.name: i for i in model.graph.input if i.name not in initializers}
-    shapes = _shapes_by_name(path, list(inputs), input_shape)
-    for name, value in inputs.items():
-        dims = value.type.tensor_type.shape.dim
-        if name in shapes:
-            _set_dims(path, name, dims, shapes[name])
-            continue
-        symbolic = [d.dim_param or "?" for d in dims if not _static(d)]
-        if symbolic:
-            raise ProfileError(f"input '{name}' has symbolic dimensions {symbolic}; pass "
-                               f"--input-shape {name}=1,184,40,1 (its real dims) to profile it",
-                               path=path, key="input_shape")
-
-
-def _shapes_by_name(path: Path, names: list[str],
-                    input_shape: InputShapes | None) -> dict[str, tuple[int, ...]]:
-    if input_shape is None:
-        return {}
-    if isinstance(input_shape, Mapping):
-        unknown = sorted(set(input_shape) - set(names))
-        if unknown:
-            raise ProfileError(f"--input-shape names {unknown}, which are not inputs of the model "
-                               f"(inputs: {names})", path=path, key="input_shape")
-        return {k: tuple(int(d) for d in v) for k, v in input_shape.items()}
-    if len(names) != 1:
-        raise ProfileError(f"--input-shape given without a name but the model has {len(names)} "
-                           f"inputs {names}: give NAME=DIMS once per input", path=path,
-                           key="input_shape")
-    return {names[0]: tuple(int(d) for d in input_shape)}
-
-
-def _set_dims(path: Path, name: str, dims: Any, shape: tuple[int, ...]) -> None:
-    if len(shape) != len(dims):
-        raise ProfileError(f"--input-shape {shape} has rank {len(shape)}, input '{name}' has "
-                           f"rank {len(dims)}", path=path, key="input_shape")
-    for d, n in zip(dims, shape):
-        if _static(d) and d.dim_value != n:
-            raise ProfileError(f"--input-shape {shape} contradicts the fixed dims of input "
-                               f"'{name}'", path=path, key="input_shape")
-        d.Clear()
-        d.dim_value = n
-
-
-def _static(dim: Any) -> bool:
-    """A fixed dim (zero-length included); symbolic dims carry a dim_param or nothing."""
-    return dim.HasField("dim_value") and dim.dim_value >= 0
 
 
 class _Builder:
@@ -338,7 +288,7 @@ def _shape(value: Any) -> tuple[int, ...] | None:
     if not value.type.tensor_type.HasField("shape"):
         return None
     dims = value.type.tensor_type.shape.dim
-    return tuple(int(d.dim_value) if _static(d) else -1 for d in dims)
+    return tuple(int(d.dim_value) if is_static(d) else -1 for d in dims)
 
 
 def _dtype(elem_type: int) -> str:
