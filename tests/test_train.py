@@ -76,13 +76,15 @@ def test_unknown_loss_is_a_config_error():
 
 # --------------------------------------------------------------------------- fit
 
-def _tiny_model(n_classes=3, seed=0):
+def _tiny_model(n_classes=3, seed=0, batchnorm=False):
     from sercompress.tf_env import keras, seed_everything
 
     seed_everything(seed)
     k = keras()
     inp = k.Input((8, 6, 1))
     x = k.layers.Conv2D(4, 3, padding="same", activation="relu", name="conv")(inp)
+    if batchnorm:
+        x = k.layers.BatchNormalization(name="bn")(x)
     x = k.layers.GlobalAveragePooling2D()(x)
     out = k.layers.Dense(n_classes, activation="softmax", name="classifier")(x)
     return k.Model(inp, out)
@@ -116,9 +118,10 @@ def _weight_recorder():
     return Recorder()
 
 
-def test_precise_bn_sets_moving_statistics_to_the_training_statistics():
+@pytest.mark.parametrize("compiled", [False, True])
+def test_precise_bn_sets_moving_statistics_to_the_training_statistics(compiled):
     from sercompress.tf_env import keras
-    from sercompress.train import recalibrate_batchnorm
+    from sercompress.train.batchnorm import PreciseBatchNorm
 
     k = keras()
     inp = k.Input((8, 6, 1))
@@ -129,7 +132,7 @@ def test_precise_bn_sets_moving_statistics_to_the_training_statistics():
     feats = conv(x).numpy()
     assert not np.allclose(bn.moving_mean.numpy(), feats.mean(axis=(0, 1, 2)), atol=0.05)
     # two batches of 16 cover all 32 clips: the average of the batch means is the overall mean
-    assert recalibrate_batchnorm(model, x, batches=2, batch_size=16, seed=0) == 1
+    assert PreciseBatchNorm(model, compiled=compiled)(x, batches=2, batch_size=16, seed=0) == 1
     np.testing.assert_allclose(bn.moving_mean.numpy(), feats.mean(axis=(0, 1, 2)), rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(bn.moving_variance.numpy(), feats.var(axis=(0, 1, 2)), rtol=0.2)
     assert bn.momentum == pytest.approx(0.99)
@@ -166,11 +169,11 @@ def test_fit_is_seeded():
     data = _tiny_data()
     runs = []
     for _ in range(2):
-        model = _tiny_model(seed=3)
+        model = _tiny_model(seed=3, batchnorm=True)  # the compiled precise-BN passes are seeded too
         res = fit(model, data, TrainConfig(epochs=2, learning_rate=0.05, seed=3, loss="focal", decay=None,
-                                               precise_bn_batches=0), progress=QUIET)
-        runs.append(([e.loss for e in res.epochs], model.get_weights()))
-    assert runs[0][0] == runs[1][0]
+                                           batch_size=16, precise_bn_batches=2), progress=QUIET)
+        runs.append(([e.loss for e in res.epochs], model.get_weights(), [e.val_loss for e in res.epochs]))
+    assert runs[0][0] == runs[1][0] and runs[0][2] == runs[1][2]
     for a, b in zip(runs[0][1], runs[1][1]):
         np.testing.assert_array_equal(a, b)
 

@@ -10,6 +10,11 @@ an exported file, where the statistics are folded into the kernels, classifies b
 "precise BN" (Wu & Johnson, 2021, "Rethinking 'Batch' in BatchNorm"): the gradient path and
 every kernel weight are untouched (so sparsity and cluster claims hold); only the statistics
 used at inference change.
+
+The batch statistics are averaged with equal weight per batch, as a running mean
+would (``moving <- (i-1)/i * moving + 1/i * batch``), but summed in separate variables
+so that the pass can be one compiled graph: a momentum that changes every batch would be
+baked into a traced graph as a constant.
 """
 
 from __future__ import annotations
@@ -24,26 +29,69 @@ def recalibrate_batchnorm(model: Any, x: np.ndarray, *, batches: int | None = No
     """Set BatchNorm moving statistics to the mean of their batch statistics over training data.
 
     ``batches`` random batches of ``batch_size`` clips (drawn with ``seed``), or every clip of
-    ``x`` in order when ``batches`` is None. Runs training-mode forward passes with each
-    layer's momentum set so that the moving value becomes the running mean of the batch
-    statistics. Returns the number of BatchNorm layers recalibrated.
+    ``x`` in order when ``batches`` is None. Returns the number of BatchNorm layers
+    recalibrated. A one-off call runs eagerly (tracing a graph would cost more than the few
+    passes); a loop that recalibrates every epoch keeps one compiled :class:`PreciseBatchNorm`.
     """
-    from ..tf_env import keras
+    return PreciseBatchNorm(model, compiled=False)(x, batches=batches, batch_size=batch_size, seed=seed)
 
-    bns = [m for m in model.submodules if isinstance(m, keras().layers.BatchNormalization)]
-    if not bns or len(x) == 0 or (batches is not None and batches < 1):
-        return 0
-    chunks = _batches(len(x), batches, batch_size, seed)
-    saved = [bn.momentum for bn in bns]
-    try:
-        for i, idx in enumerate(chunks, start=1):
-            for bn in bns:
-                bn.momentum = (i - 1) / i  # moving <- (i-1)/i * moving + 1/i * batch
-            model(np.asarray(x[idx], np.float32), training=True)
-    finally:
-        for bn, momentum in zip(bns, saved, strict=True):
-            bn.momentum = momentum
-    return len(bns)
+
+class PreciseBatchNorm:
+    """Precise BN for one model: training-mode passes that average each layer's batch statistics.
+
+    Each pass runs with momentum 0, so a layer's moving value *is* that batch's statistic, and
+    the step adds it to a per-layer sum; at the end the moving values become the sums over the
+    number of batches. ``compiled`` runs the step as one graph (traced once, any batch size).
+    """
+
+    def __init__(self, model: Any, *, compiled: bool) -> None:
+        from ..tf_env import keras, tf
+
+        t = tf()
+        self._model = model
+        self._bns = [m for m in model.submodules if isinstance(m, keras().layers.BatchNormalization)]
+        self._sums = [(t.Variable(t.zeros_like(bn.moving_mean), trainable=False),
+                       t.Variable(t.zeros_like(bn.moving_variance), trainable=False)) for bn in self._bns]
+        self._compiled = compiled
+        self._step: Any = None
+
+    def __call__(self, x: np.ndarray, *, batches: int | None = None, batch_size: int = 32, seed: int = 0) -> int:
+        if not self._bns or len(x) == 0 or (batches is not None and batches < 1):
+            return 0
+        chunks = _batches(len(x), batches, batch_size, seed)
+        saved = [bn.momentum for bn in self._bns]
+        try:
+            for bn in self._bns:
+                bn.momentum = 0.0
+            for sm, sv in self._sums:
+                sm.assign(0.0 * sm)
+                sv.assign(0.0 * sv)
+            step = self._step_for(x)
+            for idx in chunks:
+                step(np.asarray(x[idx], np.float32))
+            for bn, (sm, sv) in zip(self._bns, self._sums, strict=True):
+                bn.moving_mean.assign(sm / len(chunks))
+                bn.moving_variance.assign(sv / len(chunks))
+        finally:
+            for bn, momentum in zip(self._bns, saved, strict=True):
+                bn.momentum = momentum
+        return len(self._bns)
+
+    def _accumulate(self, xb: Any) -> None:
+        self._model(xb, training=True)
+        for bn, (sm, sv) in zip(self._bns, self._sums, strict=True):
+            sm.assign_add(bn.moving_mean)
+            sv.assign_add(bn.moving_variance)
+
+    def _step_for(self, x: np.ndarray) -> Any:
+        if not self._compiled:
+            return self._accumulate
+        if self._step is None:
+            from ..tf_env import tf
+
+            spec = tf().TensorSpec([None, *x.shape[1:]], tf().float32)
+            self._step = tf().function(self._accumulate, input_signature=[spec])
+        return self._step
 
 
 def _batches(n: int, batches: int | None, batch_size: int, seed: int) -> list[np.ndarray]:

@@ -19,7 +19,7 @@ import numpy as np
 from ..errors import DataError
 from ..metrics import Metrics, classification_metrics
 from ..progress import Progress
-from .batchnorm import recalibrate_batchnorm
+from .batchnorm import PreciseBatchNorm
 from .config import TrainConfig, learning_rate_at
 from .losses import make_loss
 
@@ -113,14 +113,17 @@ def _epoch_monitor(data: Any, config: TrainConfig, loss_fn: Any, select_best: bo
             self._best_weights: list[np.ndarray] | None = None
             self._best_epoch: int | None = None
 
+        def on_train_begin(self, logs: dict | None = None) -> None:
+            self._precise_bn = PreciseBatchNorm(self.model, compiled=True) if config.precise_bn_batches else None
+
         def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
             self._t = time.perf_counter()
 
         def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
             logs = logs if logs is not None else {}
-            if config.precise_bn_batches:
-                recalibrate_batchnorm(self.model, data.train.x, batches=config.precise_bn_batches,
-                                      batch_size=config.batch_size, seed=config.seed + epoch)
+            if self._precise_bn is not None:
+                self._precise_bn(data.train.x, batches=config.precise_bn_batches, batch_size=config.batch_size,
+                                 seed=config.seed + epoch)
             val = _validate(self.model, data.val, classes, loss_fn, config.batch_size)
             logs.update(val)
             lr = float(keras().backend.get_value(self.model.optimizer.learning_rate))
