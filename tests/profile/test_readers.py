@@ -108,12 +108,12 @@ def test_unknown_onnx_op_is_reported(tmp_path):
     import onnx
     from onnx import TensorProto, helper
 
-    m = _onnx_model([helper.make_node("Erf", ["x"], ["y"])],
+    m = _onnx_model([helper.make_node("Einsum", ["x"], ["y"], equation="ij->ji")],
                     [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
-                    [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])])
-    onnx.save(m, tmp_path / "erf.onnx")
-    p = profile_artifact(tmp_path / "erf.onnx")
-    assert p.unknown_ops == ("Erf",) and not p.layers[0].known
+                    [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4, 1])])
+    onnx.save(m, tmp_path / "einsum.onnx")
+    p = profile_artifact(tmp_path / "einsum.onnx")
+    assert p.unknown_ops == ("Einsum",) and not p.layers[0].known
 
 
 def test_onnx_qdq_int8_weights_are_folded_into_the_conv(tmp_path):

@@ -55,6 +55,9 @@ CANONICAL: dict[str, str] = {
     "BatchNormalization": "BatchNorm", "LayerNormalization": "LayerNorm",
     "InstanceNormalization": "InstanceNorm",
     "QuantizeLinear": "Quantize", "DequantizeLinear": "Dequantize",
+    "Sum": "AddN", "Mod": "Mod", "Sign": "Sign", "LpNormalization": "L2Norm", "LRN": "LRN",
+    "LpPool": "LpPool", "TopK": "TopK", "GatherND": "GatherND", "OneHot": "OneHot",
+    "NonZero": "NonZero", "Size": "Shape", "Erf": "Erf", "Softplus": "Softplus", "Selu": "Selu",
 }
 
 #: Quantized operators: the positions of their operands (activation or stored weight);
@@ -220,7 +223,7 @@ class _Builder:
             x = positions.get(0)
             attrs["steps"] = _prod(x.shape[:2]) if x is not None else 0
             attrs["matrix_elements"] = sum(positions[i].size for i in (1, 2) if i in positions)
-        elif canonical in ("AveragePool2D", "MaxPool2D"):
+        elif canonical in ("AveragePool2D", "MaxPool2D", "LpPool"):
             attrs["kernel"] = tuple(int(v) for v in attrs.get("kernel_shape", (1, 1)))
         return Layer(index=index, op=canonical, raw_op=op, inputs=tuple(inputs),
                      weights=tuple(weights), outputs=self._outputs(node), attrs=attrs,

@@ -74,21 +74,22 @@ OPS: Mapping[str, OpSpec] = {
     **_specs("matmul", "fully_connected", "MatMul", const_inputs="data"),
     **_specs("recurrent", "fully_connected", "LSTM RNN", const_inputs="weights"),
     # windows and reductions
-    **_specs("pool", "pooling", "AveragePool2D MaxPool2D"),
+    **_specs("pool", "pooling", "AveragePool2D MaxPool2D LpPool"),
     **_specs("reduce", "pooling", "Mean ReduceSum ReduceMax ReduceMin ReduceProd"),
     **_specs("softmax", "elementwise", "Softmax LogSoftmax"),
     # element-wise arithmetic with a possible constant operand
     **_specs("none", "elementwise",
-             "Add Sub Mul Div Maximum Minimum Pow Concatenation", const_inputs="data"),
+             "Add Sub Mul Div Maximum Minimum Pow Mod AddN Concatenation", const_inputs="data"),
     **_specs("none", "elementwise", "PRelu", const_inputs="weights"),
     # activations and other per-element functions
     **_specs("none", "elementwise",
              "Relu Relu6 Clip LeakyRelu HardSwish Logistic Tanh Elu Gelu Exp Log "
              "Sqrt Abs Neg Floor Ceil Round Sin Cos Not Equal Less LessEqual "
-             "Greater GreaterEqual And Or Where ArgMax ArgMin"),
+             "Greater GreaterEqual And Or Where ArgMax ArgMin Sign L2Norm LRN TopK"),
     # data movement
     **_specs("none", "elementwise",
-             "Pad Transpose Split Tile Resize SpaceToDepth DepthToSpace BroadcastTo Fill"),
+             "Pad Transpose Split Tile Resize SpaceToDepth DepthToSpace BroadcastTo Fill GatherND "
+             "OneHot NonZero"),
     # shape arithmetic of a dynamic-batch reshape (also data movement on real tensors)
     **_specs("none", "elementwise", "StridedSlice Cast Range", role="shape"),
     **_specs("none", "elementwise", "Gather", const_inputs="data", role="shape"),
@@ -96,18 +97,24 @@ OPS: Mapping[str, OpSpec] = {
     **_specs("none", "free", "Reshape Squeeze"),
     **_specs("none", "elementwise", "Quantize Dequantize", role="conversion"),
     # ops of one format only. TFLite: SVDF has no ONNX operator; the converter emits
-    # SQUARED_DIFFERENCE, RSQRT, NOT_EQUAL, PACK and UNPACK where ONNX composes them
-    # (Sub+Mul, Reciprocal(Sqrt), Not(Equal), Concat of Unsqueeze, Split+Squeeze).
+    # SQUARED_DIFFERENCE, RSQRT, NOT_EQUAL, SQUARE, FLOOR_DIV, PACK, UNPACK, REVERSE_V2,
+    # ZEROS_LIKE and SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND where ONNX composes them
+    # (Sub+Mul, Reciprocal(Sqrt), Not(Equal), Mul, Div+Floor, Concat of Unsqueeze,
+    # Split+Squeeze, Slice with negative steps, ConstantOfShape, Reshape+Transpose);
+    # resource variables (stateful TFLite Micro models) have no ONNX counterpart.
     **_specs("recurrent", "fully_connected", "SVDF", const_inputs="weights", only="tflite"),
-    **_specs("none", "elementwise", "SquaredDifference", const_inputs="data", only="tflite"),
-    **_specs("none", "elementwise", "Rsqrt NotEqual Unpack", only="tflite"),
+    **_specs("none", "elementwise", "SquaredDifference FloorDiv", const_inputs="data",
+             only="tflite"),
+    **_specs("none", "elementwise",
+             "Rsqrt NotEqual Unpack Square Reverse ZerosLike SpaceToBatch", only="tflite"),
+    **_specs("none", "free", "Variable", only="tflite"),
     **_specs("none", "elementwise", "Pack", role="shape", only="tflite"),
     # ONNX: TFLite folds batch norm into the convolution, unrolls GRU, and lowers the rest
     # into the ops above
     **_specs("recurrent", "fully_connected", "GRU", const_inputs="weights", only="onnx"),
     **_specs("none", "elementwise", "BatchNorm LayerNorm InstanceNorm", const_inputs="weights",
              only="onnx"),
-    **_specs("none", "elementwise", "HardSigmoid Reciprocal", only="onnx"),
+    **_specs("none", "elementwise", "HardSigmoid Reciprocal Erf Softplus Selu", only="onnx"),
     UNKNOWN: OpSpec(UNKNOWN, "none", "unknown"),
 }
 

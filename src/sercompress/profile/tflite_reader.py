@@ -65,8 +65,16 @@ CANONICAL: dict[str, str] = {
     "GATHER": "Gather", "CAST": "Cast", "SHAPE": "Shape", "RANGE": "Range",
     "RESHAPE": "Reshape", "EXPAND_DIMS": "Reshape", "SQUEEZE": "Squeeze",
     "QUANTIZE": "Quantize", "DEQUANTIZE": "Dequantize",
+    "ADD_N": "AddN", "FLOOR_MOD": "Mod", "FLOOR_DIV": "FloorDiv", "SIGN": "Sign",
+    "SQUARE": "Square", "L2_NORMALIZATION": "L2Norm", "LOCAL_RESPONSE_NORMALIZATION": "LRN",
+    "L2_POOL_2D": "LpPool", "TOPK_V2": "TopK", "GATHER_ND": "GatherND",
+    "EMBEDDING_LOOKUP": "Gather", "ONE_HOT": "OneHot", "WHERE": "NonZero",
+    "REVERSE_V2": "Reverse", "ZEROS_LIKE": "ZerosLike", "SPACE_TO_BATCH_ND": "SpaceToBatch",
+    "BATCH_TO_SPACE_ND": "SpaceToBatch", "RANK": "Shape", "VAR_HANDLE": "Variable",
+    "READ_VARIABLE": "Variable", "ASSIGN_VARIABLE": "Variable", "CALL_ONCE": "Variable",
 }
 
+_POOLS = ("AVERAGE_POOL_2D", "MAX_POOL_2D", "L2_POOL_2D")
 #: Inputs that are shapes, not weights, although the op is weighted (TRANSPOSE_CONV's
 #: output shape comes first).
 _SHAPE_INPUTS: dict[str, tuple[int, ...]] = {"TRANSPOSE_CONV": (0,)}
@@ -293,7 +301,7 @@ def _options(op: Any, raw: str) -> dict[str, Any]:
         from ethosu.vela.tflite.Conv2DOptions import Conv2DOptions as Opt
     elif raw == "DEPTHWISE_CONV_2D":
         from ethosu.vela.tflite.DepthwiseConv2DOptions import DepthwiseConv2DOptions as Opt
-    elif raw in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
+    elif raw in _POOLS:
         from ethosu.vela.tflite.Pool2DOptions import Pool2DOptions as Opt
     elif raw == "TRANSPOSE_CONV":
         from ethosu.vela.tflite.TransposeConvOptions import TransposeConvOptions as Opt
@@ -312,7 +320,7 @@ def _options(op: Any, raw: str) -> dict[str, Any]:
     if raw == "TRANSPOSE_CONV":
         return attrs
     attrs["fused_activation"] = int(o.FusedActivationFunction())
-    if raw in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
+    if raw in _POOLS:
         attrs["kernel"] = (int(o.FilterHeight()), int(o.FilterWidth()))
     else:
         attrs["dilations"] = (int(o.DilationHFactor()), int(o.DilationWFactor()))
