@@ -23,9 +23,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..errors import ProfileError
 from .graph import Graph, Tensor
 
 ARENA_ALIGNMENT = 16
+#: Bound on the planner's work (sum of buffer lifetimes in op steps): 100k-op chains take
+#: ~200k; a graph needing more than this is refused rather than planned for minutes.
+MAX_PLAN_WORK = 20_000_000
 
 
 @dataclass(frozen=True)
@@ -47,10 +51,15 @@ class ArenaPlan:
 
     @property
     def lower_bound_bytes(self) -> int:
-        """Largest sum of simultaneously live buffers: no planner can do better."""
-        times = {b.first_use for b in self.buffers}
-        return max((sum(b.size for b in self.buffers if b.first_use <= t <= b.last_use)
-                    for t in times), default=0)
+        """Largest sum of simultaneously live buffers: no planner can do better (a sweep)."""
+        events = sorted([(b.first_use, b.size) for b in self.buffers]
+                        + [(b.last_use + 1, -b.size) for b in self.buffers],
+                        key=lambda e: (e[0], e[1]))   # ends before starts at the same time
+        live = best = 0
+        for _, delta in events:
+            live += delta
+            best = max(best, live)
+        return best
 
 
 def align_up(n: int, alignment: int = ARENA_ALIGNMENT) -> int:
@@ -100,33 +109,35 @@ def greedy_plan(buffers: list[Buffer]) -> ArenaPlan:
     TFLM fills its sort array from the tail (so buffer ids end up reversed) and
     bubble-sorts it by decreasing size, which is stable: equal sizes are placed
     in decreasing id order. Each buffer then goes into the first gap, scanning
-    the simultaneously live buffers by increasing offset.
+    the simultaneously live buffers by increasing offset (equal offsets in the
+    order they were placed, as TFLM's linked list keeps them).
+
+    TFLM scans every placed buffer for each new one (quadratic in the graph's
+    size). Here placed buffers are indexed by the time steps they are alive, so
+    a buffer only meets those it overlaps: O(n log n) for chain-like graphs, and
+    at most the sum of the lifetimes in general, which :data:`MAX_PLAN_WORK`
+    bounds (a graph beyond it is refused with a clear error, never planned for minutes).
     """
+    work = sum(b.last_use - b.first_use + 1 for b in buffers)
+    if work > MAX_PLAN_WORK:
+        raise ProfileError(f"{len(buffers):,} activation buffers alive over {work:,} op steps in "
+                           f"total: more than the planner's bound of {MAX_PLAN_WORK:,}")
     order = sorted(range(len(buffers)), key=lambda i: (-buffers[i].size, -i))
-    placed: list[tuple[int, int, int, int]] = []  # (offset, size, first, last), by offset
+    alive_at: dict[int, list[int]] = {}   # time step -> placed buffer indices alive then
     offsets = [0] * len(buffers)
-    for i in order:
+    placed_seq = [0] * len(buffers)
+    for seq, i in enumerate(order):
         b = buffers[i]
+        live = {j for t in range(b.first_use, b.last_use + 1) for j in alive_at.get(t, ())}
         candidate = 0
-        for offset, size, first, last in placed:
-            if first > b.last_use or b.first_use > last:
-                continue  # not alive at the same time
-            if offset - candidate >= b.size:
+        for j in sorted(live, key=lambda j: (offsets[j], placed_seq[j])):
+            if offsets[j] - candidate >= b.size:
                 break
-            candidate = max(candidate, offset + size)
-        offsets[i] = candidate
-        _insert_by_offset(placed, (candidate, b.size, b.first_use, b.last_use))
+            candidate = max(candidate, offsets[j] + buffers[j].size)
+        offsets[i], placed_seq[i] = candidate, seq
+        for t in range(b.first_use, b.last_use + 1):
+            alive_at.setdefault(t, []).append(i)
     result = tuple(Buffer(b.tensor_id, b.name, b.size, b.first_use, b.last_use, offsets[i])
                    for i, b in enumerate(buffers))
     peak = max((b.offset + b.size for b in result), default=0)
     return ArenaPlan(buffers=result, peak_bytes=peak)
-
-
-def _insert_by_offset(placed: list[tuple[int, int, int, int]], entry: tuple[int, int, int, int]) -> None:
-    """Insert after every entry with an offset <= the new one (TFLM's list order)."""
-    pos = len(placed)
-    for j, existing in enumerate(placed):
-        if existing[0] > entry[0]:
-            pos = j
-            break
-    placed.insert(pos, entry)
