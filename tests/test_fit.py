@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from sercompress.fit import Budget, DeviceFit, flash_used, ram_used
+from sercompress.profile.persistent import STATED_ERROR
 from sercompress.profile.hardware import HardwareProfile
 from sercompress.profile.types import LatencyEstimate, LayerProfile, StaticProfile, TflmArena, VelaResult
 
@@ -41,6 +44,11 @@ def static(file_bytes=60 * KIB, constant=55 * KIB, peak=30 * KIB, fmt="tflite",
                          activation_dtypes=dtypes, **ground_truth)
 
 
+def _measured(arena: int) -> TflmArena:
+    """A TFLite Micro arena measured for the file: RAM is judged on it exactly."""
+    return TflmArena(total_bytes=arena, head_bytes=arena, tail_bytes=0)
+
+
 def lat(ms: float | None, source="estimated") -> LatencyEstimate:
     return LatencyEstimate(hardware="dev", source=source, ms=ms, cycles=None if ms is None else ms * 1e5,
                            reason="why")
@@ -51,7 +59,9 @@ def test_everything_fits_with_margins():
     assert r.fits and r.failures == () and r.reasons == ()
     flash, ram, latency = r.check("flash"), r.check("ram"), r.check("latency")
     assert (flash.value, flash.limit, flash.margin) == (80 * KIB, 100 * KIB, 20 * KIB)
-    assert (ram.value, ram.limit, ram.margin) == (40 * KIB, 50 * KIB, 10 * KIB)
+    upper = math.ceil(30 * KIB * (1 + STATED_ERROR))   # an estimated arena is judged at its upper bound
+    assert (ram.value, ram.limit, ram.margin) == (upper + 10 * KIB, 50 * KIB, 40 * KIB - upper)
+    assert "estimated" in ram.reason
     assert (latency.value, latency.limit, latency.margin) == (40.0, 100.0, 60.0)
     assert flash.unit == "bytes" and latency.unit == "ms"
     assert "model file 60.0 KiB + runtime 20.0 KiB" in flash.reason and "left" in flash.reason
@@ -61,7 +71,7 @@ def test_everything_fits_with_margins():
 
 
 def test_over_budget_gives_negative_margins_and_reasons():
-    r = Budget.from_hardware(hw()).is_satisfied_by(static(file_bytes=90 * KIB, peak=45 * KIB),
+    r = Budget.from_hardware(hw()).is_satisfied_by(static(file_bytes=90 * KIB, tflm=_measured(45 * KIB)),
                                                    lat(250.0))
     assert not r.fits
     assert [c.name for c in r.failures] == ["flash", "ram", "latency"]
@@ -73,7 +83,7 @@ def test_over_budget_gives_negative_margins_and_reasons():
 
 
 def test_exactly_at_the_limit_fits():
-    r = Budget.from_hardware(hw()).is_satisfied_by(static(file_bytes=80 * KIB, peak=40 * KIB),
+    r = Budget.from_hardware(hw()).is_satisfied_by(static(file_bytes=80 * KIB, tflm=_measured(40 * KIB)),
                                                    lat(100.0))
     assert r.fits and r.check("flash").margin == 0 and r.check("latency").margin == 0
 
@@ -99,7 +109,7 @@ def test_unsupported_latency_and_dtype_fail_with_the_reason():
 def test_ground_truth_replaces_the_plan():
     tflm = static(tflm=TflmArena(total_bytes=48 * KIB, head_bytes=40 * KIB, tail_bytes=8 * KIB))
     r = Budget.from_hardware(hw()).is_satisfied_by(tflm, lat(1.0))
-    assert r.check("ram").value == 58 * KIB and "TFLM arena (measured)" in r.check("ram").reason
+    assert r.check("ram").value == 58 * KIB and "measured by TFLite Micro" in r.check("ram").reason
     assert not r.fits
     vela_hw = hw(runtime="vela", vela={"accelerator_config": "ethos-u55-128",
                                        "system_config": "s", "memory_mode": "m"})
@@ -127,9 +137,11 @@ def test_one_rule_chooses_the_ram_and_flash_of_a_device():
     both = static(tflm=TflmArena(total_bytes=48 * KIB, head_bytes=40 * KIB, tail_bytes=8 * KIB),
                   vela=vela)
     assert (ram_used(both, vela_hw).bytes, ram_used(both, vela_hw).source) == (5 * KIB, "Vela SRAM")
-    assert ram_used(both, other_hw).source == "TFLM arena (measured)"  # Vela of another NPU
+    assert ram_used(both, other_hw).source == "TFLM arena (measured by TFLite Micro)"  # other NPU
     assert ram_used(both, hw()).bytes == ram_used(both, None).bytes == 48 * KIB
-    assert ram_used(static(), None).source == "planned arena"
+    estimated = ram_used(static(), None)   # no ground truth: the estimate's upper bound
+    assert estimated.source.startswith("TFLM arena (estimated")
+    assert estimated.bytes == math.ceil(30 * KIB * (1 + STATED_ERROR))
     assert flash_used(both, vela_hw).bytes == 70 * KIB and flash_used(both, None).bytes == 60 * KIB
     for device in (vela_hw, other_hw, hw()):
         fit = Budget.from_hardware(device).is_satisfied_by(both, lat(1.0))

@@ -18,7 +18,7 @@ from typing import Literal
 
 from . import __version__
 from .fit import Budget, DeviceFit
-from .profile import profile_artifact, with_ground_truth
+from .profile import measured_arena, profile_artifact
 from .profile.hardware import HardwareProfile
 from .profile.host import measure
 from .profile.latency import Measure, estimate, with_device_ground_truth
@@ -81,8 +81,8 @@ def assess_artifact(path: str | Path, hardware: Sequence[HardwareProfile], *,
     if cached is not None:
         return cached
     static = profile_artifact(path)
-    if tflm and static.format == "tflite" and _is_integer(static):
-        static = with_ground_truth(static, tflm=True)
+    if tflm:  # every .tflite TFLite Micro can load: its real arena (float ones too)
+        static = measured_arena(static)
     host = _host_measurements(path, onnx_path, runs, warmup)
     measure_fn = partial(_already_measured, host["litert_1t"])
     devices = {}
@@ -93,9 +93,6 @@ def assess_artifact(path: str | Path, hardware: Sequence[HardwareProfile], *,
     write_record(cache, result)
     return result
 
-
-def _is_integer(static: StaticProfile) -> bool:
-    return bool(static.activation_dtypes) and all(d in ("int8", "int16", "int32") for d in static.activation_dtypes)
 
 
 def _host_measurements(path: Path, onnx_path: str | Path | None, runs: int,

@@ -15,8 +15,9 @@ the run and the report all go through :func:`ram_used` / :func:`flash_used`):
   its whole size counts; for other formats the constant data) + the runtime's
   declared flash; for Vela devices, Vela's own flash figure when available.
 * RAM = the arena: Vela's SRAM for Vela devices, else the TFLM arena actually
-  allocated when it was measured (``static.tflm``), else the planner's peak --
-  plus the runtime's declared RAM.
+  allocated when it was measured (``static.tflm``), else the estimated whole
+  arena (plan + persistent tail, :mod:`.profile.persistent`) at its stated upper
+  bound -- plus the runtime's declared RAM.
 * latency = the estimate's ms (``profile.latency.estimate``: measured on ``host``,
   Vela's for Vela devices); "unsupported" fails.
 * dtype = the model's weight / activation dtypes against the device's.
@@ -24,12 +25,14 @@ the run and the report all go through :func:`ram_used` / :func:`flash_used`):
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from .profile.dtype_policy import compute_dtypes, unsupported_reasons
 from .profile.hardware import HardwareProfile
 from .profile.latency import vela_for
+from .profile.persistent import STATED_ERROR as ARENA_STATED_ERROR
 from .profile.types import LatencyEstimate, StaticProfile
 from .records import Record
 
@@ -73,14 +76,14 @@ class Resource(Record):
     """Bytes a model takes of one kind of memory on a device, and which figure that is."""
 
     bytes: int
-    source: str   # "Vela SRAM" | "TFLM arena (measured)" | "planned arena" | "Vela flash" | ...
+    source: str   # "Vela SRAM" | "TFLM arena (measured by TFLite Micro)" | "TFLM arena (estimated ...)" | "Vela flash" | ...
 
 
 def ram_used(static: StaticProfile, hw: HardwareProfile | None) -> Resource:
     """The RAM ``static``'s arena takes on ``hw`` (``None``: no device), runtime excluded.
 
     Vela's SRAM on a Vela device it was compiled for, else the arena TFLite Micro
-    allocated when it was run, else the planner's peak.
+    allocated when it was run, else the estimated arena's upper bound.
     """
     vela = vela_for(static, hw) if hw is not None else None
     if vela is not None:
@@ -93,8 +96,12 @@ def ram_used(static: StaticProfile, hw: HardwareProfile | None) -> Resource:
             return Resource(bytes=static.peak_ram_bytes,
                             source=f"planned arena (TFLM measured only {measured:,} B, more than "
                                    f"{TFLM_DISAGREEMENT}x less: it did not allocate this file's shapes)")
-        return Resource(bytes=measured, source="TFLM arena (measured)")
-    return Resource(bytes=static.peak_ram_bytes, source="planned arena")
+        return Resource(bytes=measured, source="TFLM arena (measured by TFLite Micro)")
+    # judged at the estimate's upper bound, so a FITS holds for the real arena too
+    estimate = static.arena_estimate_bytes or static.peak_ram_bytes
+    return Resource(bytes=math.ceil(estimate * (1 + ARENA_STATED_ERROR)),
+                    source=f"TFLM arena (estimated {_kib(estimate)}, ±{ARENA_STATED_ERROR:.0%}: "
+                           "upper bound)")
 
 
 #: Measured TFLM arena and planned arena differ by tens of percent on real models (alignment,

@@ -122,4 +122,4 @@ def test_tflm_arena_orders_of_magnitude_below_the_plan_is_not_a_fit(tmp_path):
     assert not ram.ok and "did not allocate" in ram.reason and ram.value >= 2**30
     agreeing = static.model_copy(update={"peak_ram_bytes": 2000, "tflm": arena})
     ram = Budget.from_hardware(hw).is_satisfied_by(agreeing, None).check("ram")
-    assert ram.ok and "TFLM arena (measured)" in ram.reason
+    assert ram.ok and "measured by TFLite Micro" in ram.reason

@@ -67,9 +67,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _profile(path: str) -> Any:
-    from ..profile import profile_artifact
+    """Static profile plus, for a .tflite TFLite Micro can load, its real arena (RAM check)."""
+    from ..profile import measured_arena, profile_artifact
 
-    return profile_artifact(path)
+    return measured_arena(profile_artifact(path))
 
 
 def _check(static: Any, hw: Any, args: argparse.Namespace) -> Any:

@@ -71,6 +71,10 @@ def run(args: argparse.Namespace) -> int:
     profile = with_ground_truth(profile, tflm=args.tflm, vela=args.vela,
                                 accelerator=args.accelerator, system_config=args.system_config,
                                 memory_mode=args.memory_mode, cache_dir=cache_dir)
+    if args.hw:  # RAM is judged on TFLite Micro's real arena where it can load the file
+        from ..profile import measured_arena
+
+        profile = measured_arena(profile)
     devices = [_device(profile, name, cache_dir) for name in args.hw]
     if args.json:
         out = profile.model_dump(mode="json")

@@ -31,7 +31,7 @@ MAX_ARTIFACT_BYTES = 512 * 1024 * 1024
 __all__ = [
     "Graph", "Layer", "LayerProfile", "MAX_ARTIFACT_BYTES", "StaticProfile", "Tensor", "TflmArena",
     "VelaResult",
-    "default_cache_dir", "profile_artifact", "read_graph", "with_ground_truth",
+    "default_cache_dir", "measured_arena", "profile_artifact", "read_graph", "with_ground_truth",
 ]
 
 
@@ -101,6 +101,21 @@ def with_ground_truth(profile: StaticProfile, *, tflm: bool = False, vela: bool 
                                      ("memory_mode", memory_mode)) if v is not None}
         update["vela"] = _vela.compile(profile.path, cache_dir=cache_dir, **options)
     return profile.model_copy(update=update)
+
+
+def measured_arena(profile: StaticProfile) -> StaticProfile:
+    """``profile`` with TFLite Micro's real arena when the runtime can load the file.
+
+    RAM is judged on what TFLite Micro allocates wherever it can tell (well under a
+    second); a file it cannot load (ONNX, an op it lacks) keeps the estimated arena,
+    and the fit says which figure it used.
+    """
+    if profile.format != "tflite" or profile.tflm is not None:
+        return profile
+    try:
+        return with_ground_truth(profile, tflm=True)
+    except ProfileError as e:
+        return profile.model_copy(update={"tflm_error": e.message})
 
 
 def default_cache_dir() -> Path:

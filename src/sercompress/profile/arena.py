@@ -14,14 +14,19 @@ time 0, the outputs of op ``i`` at time ``i``, inputs of op ``i`` are last
 used at ``i``, and graph outputs stay alive past the last op. Sizes are
 rounded up to the 16-byte ``MicroArenaBufferAlignment``.
 
-Not modelled: kernel scratch buffers (the reference kernels ask for a few
-bytes, e.g. ``MEAN``) and the arena tail (persistent op data, node structs),
-which :mod:`.tflm` measures.
+Variable tensors (LSTM / SVDF state) are not planned: TFLM allocates them in
+the persistent tail (:mod:`.persistent`). Kernel scratch buffers that TFLM's
+reference kernels request are planned like TFLM does, alive during their op
+only and placed after every tensor: an int8 ``TRANSPOSE_CONV``'s int32
+accumulators and the gate buffers of ``UNIDIRECTIONAL_SEQUENCE_LSTM``. Small
+requests (``MEAN``'s few bytes) are left out. The persistent tail (node and
+tensor structs, op data) is :mod:`.persistent`'s; TFLM's own figure is :mod:`.tflm`'s.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ..errors import ProfileError
 from .graph import Graph, Tensor
@@ -73,7 +78,7 @@ def lifetimes(graph: Graph, alignment: int = ARENA_ALIGNMENT) -> list[Buffer]:
     tensors: dict[int, Tensor] = {}
 
     def touch(t: Tensor, time: int, created: bool) -> None:
-        if t.is_constant:
+        if t.is_constant or t.is_variable:
             return
         tensors[t.id] = t
         if created:
@@ -99,8 +104,45 @@ def lifetimes(graph: Graph, alignment: int = ARENA_ALIGNMENT) -> list[Buffer]:
     return buffers
 
 
+def scratch_buffers(graph: Graph, first_id: int, alignment: int = ARENA_ALIGNMENT) -> list[Buffer]:
+    """Scratch buffers the reference kernels request, each alive during its op only."""
+    out: list[Buffer] = []
+    for layer in graph.layers:
+        for size in scratch_request_bytes(layer.raw_op, layer):
+            out.append(Buffer(tensor_id=first_id + len(out), name=f"scratch:{layer.name}",
+                              size=align_up(size, alignment), first_use=layer.index,
+                              last_use=layer.index))
+    return out
+
+
+def scratch_request_bytes(raw_op: str, layer: Any) -> tuple[int, ...]:
+    """Bytes of each scratch request of one op (measured against TFLM: ``tests/profile``).
+
+    * int8 / int16 ``TRANSPOSE_CONV``: one accumulator per output element (int32 / int64);
+    * ``UNIDIRECTIONAL_SEQUENCE_LSTM``: four gate buffers of ``units`` elements, float32 for
+      a float cell, int16 for an integer one;
+    * ``MEAN``: index arrays (an int per input dim, an int per reduced axis) and, for integer
+      data, an int32 sum per output element.
+    """
+    out = layer.outputs[0] if layer.outputs else None
+    if out is None:
+        return ()
+    if raw_op == "TRANSPOSE_CONV" and out.dtype in ("int8", "int16"):
+        return (out.size * (4 if out.dtype == "int8" else 8),)
+    if raw_op == "UNIDIRECTIONAL_SEQUENCE_LSTM":
+        units = out.shape[-1] if out.shape else 1
+        return (units * (4 if out.dtype == "float32" else 2),) * 4
+    if raw_op == "MEAN" and layer.inputs:
+        sums = (out.size * 4,) if out.dtype in ("int8", "int16") else ()
+        return (4 * len(layer.inputs[0].shape), 4 * 2) + sums
+    return ()
+
+
 def plan_arena(graph: Graph, alignment: int = ARENA_ALIGNMENT) -> ArenaPlan:
-    return greedy_plan(lifetimes(graph, alignment))
+    """TFLM's head: activations (tensor order), then kernel scratch buffers."""
+    buffers = lifetimes(graph, alignment)
+    first_scratch = max(graph.tensor_count, max((b.tensor_id for b in buffers), default=-1) + 1)
+    return greedy_plan(buffers + scratch_buffers(graph, first_scratch, alignment))
 
 
 def greedy_plan(buffers: list[Buffer]) -> ArenaPlan:

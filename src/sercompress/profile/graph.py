@@ -62,6 +62,7 @@ class Tensor:
     scale: tuple[float, ...] = ()
     zero_point: tuple[int, ...] = ()
     quantized_dimension: int = 0  # axis the per-channel scale / zero_point run along
+    is_variable: bool = False     # runtime state (LSTM / SVDF): persistent, never planned
 
     @property
     def is_constant(self) -> bool:
@@ -101,3 +102,4 @@ class Graph:
     inputs: tuple[Tensor, ...]
     outputs: tuple[Tensor, ...]
     file_bytes: int
+    tensor_count: int = 0          # every tensor of the (first) subgraph, constants included

@@ -32,7 +32,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .arena import plan_arena
+from .persistent import estimate_arena
 from .graph import Graph, Layer, Tensor
 from .ops import KERNEL_OPS, SHAPE_OPS, UNKNOWN, spec
 from .types import LayerProfile, StaticProfile
@@ -40,6 +40,7 @@ from .types import LayerProfile, StaticProfile
 
 def profile_graph(graph: Graph, file_data: bytes) -> StaticProfile:
     layers = tuple(profile_layer(layer) for layer in graph.layers)
+    arena = estimate_arena(graph)
     weight_bytes: Counter[str] = Counter()
     for layer in graph.layers:
         for w in layer.weights:
@@ -59,7 +60,8 @@ def profile_graph(graph: Graph, file_data: bytes) -> StaticProfile:
         effective_macs=sum(p.effective_macs for p in layers),
         weight_bytes_by_dtype=dict(sorted(weight_bytes.items())),
         constant_bytes=constant_bytes(graph),
-        peak_ram_bytes=plan_arena(graph).peak_bytes,
+        peak_ram_bytes=arena.head_bytes,
+        arena_estimate_bytes=arena.total_bytes,
         input_shapes=tuple(t.shape for t in graph.inputs),
         weight_dtypes=tuple(weight_dtypes),
         activation_dtypes=tuple(act_dtypes),

@@ -134,7 +134,7 @@ def _parse(path: Path, data: bytes) -> Graph:
         path=path, format="tflite", layers=tuple(layers),
         inputs=tuple(tensors[int(i)] for i in _as_list(subgraph.InputsAsNumpy())),
         outputs=tuple(tensors[int(i)] for i in _as_list(subgraph.OutputsAsNumpy())),
-        file_bytes=len(data),
+        file_bytes=len(data), tensor_count=len(tensors),
     )
 
 
@@ -260,7 +260,8 @@ def _read_tensor(path: Path, model: Any, t: Any, index: int, data: bytes,
         zero_point = tuple(int(z) for z in _as_list(q.ZeroPointAsNumpy()))
         quantized_dimension = int(q.QuantizedDimension())
     return Tensor(id=index, name=name, shape=shape, dtype=dtype, data=array, scale=scale,
-                  zero_point=zero_point, quantized_dimension=quantized_dimension)
+                  zero_point=zero_point, quantized_dimension=quantized_dimension,
+                  is_variable=bool(t.IsVariable()))
 
 
 def _buffer_bytes(model: Any, buffer_index: int, data: bytes) -> memoryview | None:

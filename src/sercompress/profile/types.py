@@ -73,7 +73,7 @@ class StaticProfile(Record):
     effective_macs: int
     weight_bytes_by_dtype: dict[str, int]
     constant_bytes: int             # all constant data (weights, biases, quant params)
-    peak_ram_bytes: int             # tensor-arena plan of the activations
+    peak_ram_bytes: int             # tensor-arena plan of the activations (TFLM's head)
     input_shapes: tuple[tuple[int, ...], ...]
     weight_dtypes: tuple[str, ...]
     activation_dtypes: tuple[str, ...]
@@ -82,6 +82,9 @@ class StaticProfile(Record):
     unknown_op_count: int = 0
     tflm: TflmArena | None = None   # ground truth, when TFLite Micro was run on the file
     vela: VelaResult | None = None  # ground truth, when Vela compiled the file
+    #: whole TFLM arena estimated from the graph (plan + persistent tail, :mod:`.persistent`)
+    arena_estimate_bytes: int = 0
+    tflm_error: str = ""            # why TFLite Micro could not load the file, when it was tried
 
     @property
     def macs_are_lower_bound(self) -> bool:
