@@ -47,15 +47,27 @@ class Check(Record):
     margin: int | float | None  # limit - value, in ``unit``; negative = over budget
     unit: Literal["bytes", "ms", ""]
     reason: str
+    marginal: bool = False     # not ok, but not known to fail: the budget lies inside the band
+
+
+Verdict = Literal["FITS", "MARGINAL", "DOES NOT FIT"]
 
 
 class DeviceFit(Record):
-    """Does one artifact fit one device: a check per resource."""
+    """Does one artifact fit one device: a check per resource, and the three-valued verdict.
+
+    FITS: every check holds at the pessimistic end of its figure (the latency band's
+    upper bound); DOES NOT FIT: some check fails even at the optimistic end (the band's
+    lower bound over budget, or a byte figure over its limit); MARGINAL: the budget
+    lies inside the latency band, or the model is outside the calibrated op mix.
+    ``fits`` is ``verdict == "FITS"``.
+    """
 
     artifact: str
     hardware: str
     fits: bool
     checks: tuple[Check, ...]
+    verdict: Verdict = "FITS"
 
     @property
     def failures(self) -> tuple[Check, ...]:
@@ -145,8 +157,14 @@ class Budget:
 
     def is_satisfied_by(self, static: StaticProfile, latency: LatencyEstimate | None) -> DeviceFit:
         checks = (self._flash(static), self._ram(static), self._latency(latency), self._dtype(static))
-        return DeviceFit(artifact=static.path, hardware=self.hardware, fits=all(c.ok for c in checks),
-                         checks=checks)
+        if all(c.ok for c in checks):
+            verdict: Verdict = "FITS"
+        elif all(c.ok or c.marginal for c in checks):
+            verdict = "MARGINAL"
+        else:
+            verdict = "DOES NOT FIT"
+        return DeviceFit(artifact=static.path, hardware=self.hardware, fits=verdict == "FITS",
+                         checks=checks, verdict=verdict)
 
     # One small method per resource ------------------------------------------------
 
@@ -169,6 +187,8 @@ class Budget:
         if self.latency_ms is None:
             return _check("latency", True, latency.ms, None, None, "ms",
                           f"{latency.ms:.4g} ms ({latency.source}), no budget")
+        if latency.band is not None:
+            return _banded_latency(latency, self.latency_ms)
         margin = self.latency_ms - latency.ms
         ok = margin >= 0
         word = "within" if ok else "over"
@@ -185,6 +205,42 @@ class Budget:
         return _check("dtype", True, None, None, None, "",
                       f"weights {_compute(static.weight_dtypes)}, compute "
                       f"{sorted(compute_dtypes(static))} supported")
+
+
+def latency_text(latency: LatencyEstimate) -> str:
+    """``1.28 s (estimated, 90 % band 1.05-1.55 s)``: the figure as check and report print it."""
+    if latency.ms is None:
+        return f"no figure ({latency.source})"
+    if latency.band is None:
+        return f"{_duration(latency.ms)} ({latency.source})"
+    b = latency.band
+    label = "band" if b.basis.startswith("unvalidated") else "90 % band"
+    return (f"{_duration(latency.ms)} ({latency.source}, {label} {_duration(b.low_ms)}–"
+            f"{_duration(b.high_ms)}; {b.basis})")
+
+
+def _duration(ms: float) -> str:
+    return f"{ms / 1e3:.3g} s" if ms >= 1000 else f"{ms:.3g} ms"
+
+
+def _banded_latency(latency: LatencyEstimate, budget: float) -> Check:
+    """FITS only if the band's upper bound is within budget; fails only if its lower bound is over."""
+    band = latency.band
+    assert band is not None and latency.ms is not None
+    text = latency_text(latency)
+    outside = f"; outside the calibration range: {band.outside}" if band.outside else ""
+    if band.low_ms > budget:
+        return _check("latency", False, latency.ms, budget, budget - latency.ms, "ms",
+                      f"{text}: even the lower bound is over the {budget:g} ms budget{outside}")
+    if band.high_ms <= budget and not band.op_mix_outside:
+        return _check("latency", True, latency.ms, budget, budget - latency.ms, "ms",
+                      f"{text}: the upper bound is within the {budget:g} ms budget{outside}")
+    why = ("the op mix is outside the calibration range, so the band is not validated for it"
+           if band.op_mix_outside and band.high_ms <= budget
+           else f"the {budget:g} ms budget lies inside the band")
+    return Check(name="latency", ok=False, value=latency.ms, limit=budget,
+                 margin=budget - latency.ms, unit="ms", reason=f"{text}: MARGINAL, {why}{outside}",
+                 marginal=True)
 
 
 def _compute(dtypes: tuple[str, ...]) -> list[str]:

@@ -28,7 +28,7 @@ def device(**over) -> HardwareProfile:
         "latency_budget_ms": 100.0, "active_power_mw": 20.0,
         "latency": {"float_supported": False, "layer_overhead_cycles": 100, "int8": COEFFS},
         "sources": dict.fromkeys(("clock_hz", "flash_bytes", "ram_bytes", "runtime_footprint",
-                                  "latency", "latency_budget_ms"), "test"),
+                                  "latency", "latency_budget_ms", "active_power_mw"), "test"),
     }
     d.update(over)
     return HardwareProfile.from_dict(d)

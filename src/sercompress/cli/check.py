@@ -22,8 +22,11 @@ from . import print_json
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("check", help="check artifacts against hardware budgets (exit 1 if any misfits)",
                        description="For each artifact and hardware profile: flash, RAM, latency "
-                                   "and dtype checks with margins. Exit 0 if all fit, 1 if any "
-                                   "does not, 2 on a usage or input error.")
+                                   "and dtype checks with margins, and a verdict: FITS (the "
+                                   "latency band's upper bound within budget), MARGINAL (the "
+                                   "budget inside the band), DOES NOT FIT. Exit 0 if none does "
+                                   "not fit (--strict: if all fit), 1 otherwise, 2 on a usage or "
+                                   "input error.")
     p.add_argument("files", nargs="+", metavar="FILE", help=".tflite or .onnx artifact(s)")
     p.add_argument("--hw", action="append", required=True, metavar="NAME",
                    help="hardware profile name or .toml path (repeatable)")
@@ -35,6 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="threads for measured (host) latency; 0 = all cores (default: 1)")
     p.add_argument("--runs", type=int, default=50, help="timed runs for measured latency (>= 50)")
     p.add_argument("--cache-dir", default=None, help="cache for Vela results (default: .cache)")
+    p.add_argument("--strict", action="store_true", help="MARGINAL fails too (exit 1)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--junit", metavar="FILE", default=None, help="also write a JUnit XML report")
     p.set_defaults(func=run)
@@ -55,15 +59,21 @@ def run(args: argparse.Namespace) -> int:
     # Resolve every profile and read every artifact before any slow work: input errors first.
     profiles = [get_hw_profile(name, tuple(args.hw_dir)) for name in args.hw]
     statics = [_profile(f) for f in args.files]
-    results = [_check(static, hw, args) for static in statics for hw in profiles]
+    pairs = [(_check(static, hw, args), hw) for static in statics for hw in profiles]
+    devices = [d for d, _ in pairs]
+    results = [d.fit for d in devices]
+    failing = ("DOES NOT FIT", "MARGINAL") if args.strict else ("DOES NOT FIT",)
+    passed = not any(r.verdict in failing for r in results)
     if args.junit:
         write_junit(Path(args.junit), results)
     if args.json:
-        print_json({"fits": all(r.fits for r in results), "results": [r.to_dict() for r in results]})
+        print_json({"fits": all(r.fits for r in results), "passed": passed,
+                    "results": [r.to_dict() for r in results],
+                    "latency": [d.latency.without_layers().to_dict() for d in devices]})
     else:
-        for r in results:
-            _print(r)
-    return 0 if all(r.fits for r in results) else 1
+        for d, hw in pairs:
+            _print(d, hw.sources.get("active_power_mw"))
+    return 0 if passed else 1
 
 
 def _profile(path: str) -> Any:
@@ -82,14 +92,31 @@ def _check(static: Any, hw: Any, args: argparse.Namespace) -> Any:
     threads = None if args.threads == 0 else args.threads
     device = assess_on_device(static, hw, measure_fn=partial(measure, threads=threads, runs=args.runs),
                               latency_budget_ms=args.latency_budget_ms, cache_dir=args.cache_dir)
-    return device.fit
+    return device
 
 
-def _print(result: Any) -> None:
-    verdict = "FITS" if result.fits else "DOES NOT FIT"
-    print(f"{result.artifact} on {result.hardware}: {verdict}")
+def _print(device: Any, power_source: str | None) -> None:
+    from ..fit import latency_text
+
+    result, latency = device.fit, device.latency
+    print(f"{result.artifact} on {result.hardware}: {result.verdict}")
+    print(f"  latency {latency_text(latency)}")
+    energy = energy_text(latency, power_source)
+    if energy:
+        print(f"  energy  {energy}")
     for c in result.checks:
-        print(f"  {'ok  ' if c.ok else 'FAIL'} {c.name:<8} {c.reason}")
+        mark = "ok  " if c.ok else "WARN" if c.marginal else "FAIL"
+        print(f"  {mark} {c.name:<8} {c.reason}")
+
+
+def energy_text(latency: Any, source: str | None) -> str:
+    """``12.7 mJ per inference (90 % band 10.4-15.3 mJ; active power x latency; <source>)``."""
+    if latency.energy_mj is None:
+        return ""
+    band = latency.energy_band_mj
+    span = f", 90 % band {band[0]:.3g}–{band[1]:.3g} mJ" if band else ""
+    return (f"{latency.energy_mj:.3g} mJ per inference{span} (active power x latency"
+            + (f"; power: {source}" if source else "") + ")")
 
 
 def write_junit(path: Path, results: list[Any]) -> None:

@@ -16,9 +16,12 @@ from collections.abc import Mapping
 
 from .hardware import DtypeCoefficients, HardwareProfile
 from .ops import BOOKKEEPING_DTYPES, CONVERSION_OPS, CostClass, spec
-from .types import LatencyEstimate, LayerLatency, LayerProfile, StaticProfile
+from .types import LatencyBand, LatencyEstimate, LayerLatency, LayerProfile, StaticProfile
 
 OpClass = CostClass
+#: An estimate with no validated error (no calibration data for the device / dtype) is
+#: given this factor either way, and says so: a FITS must survive a 2x error.
+UNVALIDATED_FACTOR = 2.0
 #: MAC op class -> the coefficient giving its MACs per cycle.
 MAC_FIELD: Mapping[str, str] = {
     "conv": "conv_macs_per_cycle",
@@ -38,7 +41,17 @@ def is_mac_op(op: str) -> bool:
 
 def model_estimate(static: StaticProfile, hw: HardwareProfile, *,
                    use_effective_macs: bool = False) -> LatencyEstimate:
-    """The per-layer arithmetic alone, whatever the profile's usual source."""
+    """The per-layer arithmetic alone, whatever the profile's usual source.
+
+    A device calibrated on sourced measurements uses its kernel model, with a band
+    (:mod:`.kernel_model`); the others the MACs-per-cycle rates below.
+    """
+    if not use_effective_macs:
+        from .kernel_model import kernel_estimate
+
+        calibrated = kernel_estimate(static, hw)
+        if calibrated is not None:
+            return calibrated
     # dtype_policy asks this module which ops are MAC ops; imported here to keep that one-way
     from .dtype_policy import compute_dtype, integer_compute_dtypes
 
@@ -65,7 +78,12 @@ def model_estimate(static: StaticProfile, hw: HardwareProfile, *,
     return LatencyEstimate(hardware=hw.name, source="estimated", ms=ms, cycles=total,
                            reason=f"per-layer model, {hw.kernels} on {hw.core} at "
                                   f"{hw.clock_hz / 1e6:g} MHz",
-                           layers=tuple(layers), energy_mj=energy_mj(hw, ms))
+                           layers=tuple(layers), energy_mj=energy_mj(hw, ms),
+                           band=LatencyBand(low_ms=ms / UNVALIDATED_FACTOR,
+                                            high_ms=ms * UNVALIDATED_FACTOR,
+                                            basis=f"unvalidated: no calibration data for this "
+                                                  f"device and dtype, x{1 / UNVALIDATED_FACTOR:g}"
+                                                  f"-x{UNVALIDATED_FACTOR:g} assumed"))
 
 
 def layer_cycles(layer: LayerProfile, coeffs: DtypeCoefficients, overhead: float,

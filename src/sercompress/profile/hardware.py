@@ -62,8 +62,59 @@ class DtypeCoefficients(FrozenModel):
     pooling_cycles_per_element: NonNegativeFloat
 
 
+Cycles = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+
+class KernelCoefficients(FrozenModel):
+    """Cycles per term of the kernel model (:mod:`.kernel_model`) for one dtype, fitted by
+    ``bench/calibrate_latency.py`` on the sourced measurements in ``hw_profiles/calibration``."""
+
+    invoke: Cycles
+    layer: Cycles
+    mac: Cycles
+    mac1x1: Cycles
+    fc_mac: Cycles
+    im2col: Cycles
+    requant: Cycles
+    dw3x3_mac: Cycles
+    dw_mac: Cycles
+    pool: Cycles
+    elem: Cycles
+
+
+class LatencyValidation(FrozenModel):
+    """The kernel model's validated error on this device for one dtype (leave-one-model-out).
+
+    The 90 % band of an estimate is ``[ms x ratio_low, ms x ratio_high]``: the 5th and
+    95th percentiles of measured / predicted over the left-out models.
+    """
+
+    models: PositiveInt
+    p90_abs_error: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+    ratio_low: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    ratio_high: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    validated_terms: tuple[str, ...]
+    macs_min: NonNegativeInt
+    macs_max: NonNegativeInt
+    method: str
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LatencyValidation:
+        if self.ratio_low > self.ratio_high:
+            raise ValueError("ratio_low must not exceed ratio_high")
+        return self
+
+    def summary(self) -> str:
+        return f"p90 |error| {self.p90_abs_error:.0%} over {self.models} models"
+
+
 class LatencyModel(FrozenModel):
-    """Per-layer model: cycles = sum(MACs / rate) + sum(elements * cost) + layers * overhead."""
+    """Per-layer model: cycles = sum(MACs / rate) + sum(elements * cost) + layers * overhead.
+
+    Devices calibrated on sourced measurements carry the kernel model instead
+    (``kernel_model.<dtype>``, used when present) and its validated error
+    (``validation.<dtype>``), from which every estimate's band is derived.
+    """
 
     float_supported: bool
     layer_overhead_cycles: NonNegativeFloat
@@ -71,12 +122,14 @@ class LatencyModel(FrozenModel):
     int16: DtypeCoefficients | None = None
     float16: DtypeCoefficients | None = None
     float32: DtypeCoefficients | None = None
+    kernel_model: dict[DType, KernelCoefficients] = {}
+    validation: dict[DType, LatencyValidation] = {}
 
     @model_validator(mode="after")
     def _float_consistent(self) -> LatencyModel:
         if not self.float_supported:
             for dt in sorted(FLOAT_DTYPES):
-                if getattr(self, dt) is not None:
+                if getattr(self, dt) is not None or dt in self.kernel_model:
                     raise ValueError(f"float_supported is false but coefficients for {dt} are given")
         return self
 
@@ -84,6 +137,11 @@ class LatencyModel(FrozenModel):
         if dtype in FLOAT_DTYPES and not self.float_supported:
             return None
         return getattr(self, dtype) if dtype in DTYPES else None
+
+    def kernels_for(self, dtype: str) -> KernelCoefficients | None:
+        if dtype in FLOAT_DTYPES and not self.float_supported:
+            return None
+        return self.kernel_model.get(dtype)  # type: ignore[call-overload]
 
 
 class VelaOptions(FrozenModel):
@@ -131,8 +189,11 @@ class HardwareProfile(FrozenModel):
         if floats and not self.latency.float_supported:
             raise ValueError(f"dtypes {sorted(floats)} listed but latency.float_supported is false")
         for dt in sorted(set(self.activation_dtypes)):
-            if self.latency.for_dtype(dt) is None and not self.measured and self.runtime != "vela":
+            if (self.latency.for_dtype(dt) is None and self.latency.kernels_for(dt) is None
+                    and not self.measured and self.runtime != "vela"):
                 raise ValueError(f"activation dtype {dt} has no [latency.{dt}] coefficients")
+        if self.active_power_mw is not None and "active_power_mw" not in self.sources:
+            raise ValueError("active_power_mw must be cited in sources (energy = power x latency)")
         missing = [k for k in _REQUIRED_SOURCES if k not in self.sources]
         if missing:
             raise ValueError(f"sources must cite {missing}")

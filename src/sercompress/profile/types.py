@@ -133,6 +133,16 @@ class LayerLatency(Record):
     ms: float
 
 
+class LatencyBand(Record):
+    """90 % band of an estimate, derived from the device's validated error (never chosen)."""
+
+    low_ms: float
+    high_ms: float
+    basis: str                  # "p90 |error| 17 % over 18 models, leave-one-model-out"
+    outside: str = ""           # why the model is outside the calibration range ("" inside)
+    op_mix_outside: bool = False  # kernels no validation model used carry > 10 % of the cycles
+
+
 class LatencyEstimate(Record):
     """How long an artifact takes on one device, and where the figure comes from.
 
@@ -150,6 +160,15 @@ class LatencyEstimate(Record):
     energy_mj: float | None = None
     measured: HostLatency | None = None
     vela: VelaResult | None = None
+    band: LatencyBand | None = None   # for estimates from a calibrated kernel model
+
+    @property
+    def energy_band_mj(self) -> tuple[float, float] | None:
+        """Energy at the band's ends (active power x latency), when both are known."""
+        if self.band is None or self.energy_mj is None or not self.ms:
+            return None
+        per_ms = self.energy_mj / self.ms
+        return self.band.low_ms * per_ms, self.band.high_ms * per_ms
 
     @property
     def supported(self) -> bool:
