@@ -14,7 +14,8 @@ input/output, or the .tflite files given on the command line):
   static MACs against Vela's count of the same ops and against onnx-tool's independent
   count: max and p90 relative error, and the cold wall time of ``profile_artifact`` per file.
 
-Usage: ``python bench/profiler.py [model_int8.tflite ...]`` or ``python bench/profiler.py --zoo
+Usage: ``python bench/profiler.py [model_int8.tflite ...]``, ``python bench/profiler.py --ram``
+(RAM zoos vs TFLite Micro, MCU latency leave-one-out) or ``python bench/profiler.py --zoo
 [DIR]`` (the zoo part alone; DIR keeps the built models between runs).
 """
 
@@ -220,7 +221,58 @@ def _cold_profile_seconds(path: Path, subprocess) -> tuple[float, float]:
     return float(wall), float(cpu)
 
 
+# --------------------------------------------------------------------------- RAM and MCU latency
+# The whole-arena estimate (plan + persistent tail, profile/persistent.py) against TFLite Micro's
+# real arena on the RAM zoo (tests/profile/ram_zoo.py, 63 models), and the kernel latency model's
+# leave-one-model-out error per device family (bench/calibrate_latency.py has the per-model rows).
+
+
+def ram_zoo_figures(directory: Path) -> None:
+    import numpy as np
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from sercompress.errors import ProfileError
+    from sercompress.profile import read_graph, tflm
+    from sercompress.profile.persistent import estimate_arena
+    from tests.profile.ram_zoo import build, zoo_specs
+
+    from tests.profile.zoo import build_tflite_zoo
+
+    errors, refused = [], []
+    print("\n== RAM zoo: estimated whole arena vs TFLite Micro's real arena (the RAM zoo, then "
+          "the MAC zoo's int8 TFLite models)")
+    paths = [build(spec, directory) for spec in zoo_specs()]
+    paths += [p for _, p in build_tflite_zoo(directory / "mac_zoo")]
+    for path in paths:
+        est = estimate_arena(read_graph(path))
+        try:
+            real = tflm.arena_usage(path)
+        except ProfileError:
+            refused.append(path.stem)   # TFLM cannot load it: only the estimate exists
+            continue
+        err = (est.total_bytes - real.total_bytes) / real.total_bytes
+        errors.append(abs(err))
+        print(f"  {path.stem:<44} real {real.total_bytes:>8,} B  estimate {est.total_bytes:>8,} B "
+              f"{100 * err:+6.2f} %  head {'=' if est.head_bytes == real.head_bytes else '!='}")
+    print(f"RAM zoos: {len(errors)} models TFLM loads; |error| max {100 * max(errors):.2f} %, "
+          f"p90 {100 * np.percentile(errors, 90):.2f} %; {len(refused)} TFLM cannot load: {refused}")
+
+
+def latency_calibration_figures() -> None:
+    from sercompress.profile.kernel_calibration import calibrate, load_samples
+
+    print("\n== MCU latency: kernel model, leave-one-model-out error per device family")
+    for c in calibrate(load_samples()):
+        print(f"  {c.family:<10} {c.dtype:<8} p90 |error| {c.p90_abs_error:6.1%} over {c.models:2d} "
+              f"models, 90 % band x{c.ratio_low:.2f}..x{c.ratio_high:.2f}  ({c.note})")
+
+
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["--ram"]:   # RAM estimate and MCU latency calibration only
+        latency_calibration_figures()
+        with tempfile.TemporaryDirectory() as tmp:
+            ram_zoo_figures(Path(tmp))
+        return 0
     if argv[:1] == ["--zoo"]:
         if len(argv) > 1:
             zoo_mac_figures(Path(argv[1]))
@@ -232,6 +284,8 @@ def main(argv: list[str]) -> int:
         paths = [Path(a) for a in argv] or [build_light_sernet_int8(Path(tmp))]
         for path in paths:
             static_profile_figures(path)
+        latency_calibration_figures()
+        ram_zoo_figures(Path(tmp))
         host_latency_figures(paths[0], Path(tmp))
         zoo_mac_figures(Path(tmp) / "zoo")
     return 0

@@ -188,8 +188,8 @@ def _band(static: StaticProfile, hw: HardwareProfile, dtype: str, ms: float,
         outside.append(f"{unvalidated_share:.0%} of its cycles are in kernels no validation model "
                        "used (op mix never seen)")
     if static.macs > SIZE_FACTOR * check.macs_max or static.macs * SIZE_FACTOR < check.macs_min:
-        outside.append(f"{static.macs / 1e6:.3g} M MACs, calibrated on "
-                       f"{check.macs_min / 1e6:.3g}-{check.macs_max / 1e6:.3g} M (size never seen)")
+        outside.append(f"{static.macs:,} MACs, calibrated on {check.macs_min:,} to "
+                       f"{check.macs_max:,} (size never seen)")
     return LatencyBand(low_ms=ms * check.ratio_low, high_ms=ms * check.ratio_high,
                        basis=f"{check.summary()}, leave-one-model-out", outside="; ".join(outside),
                        op_mix_outside=unvalidated_share > UNVALIDATED_SHARE)
