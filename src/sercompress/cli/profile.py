@@ -149,8 +149,14 @@ def _print_totals(p: Any) -> None:
 
 
 def _print_device(d: Any) -> None:
-    lat = d.latency
-    figure = "no figure" if lat.ms is None else f"{lat.ms:.4g} ms ({lat.source})"
-    print(f"\n[{d.hardware}] {figure}: {'FITS' if d.fits else 'DOES NOT FIT'}")
+    from ..fit import latency_text
+    from ..profile.hardware import get_hw_profile
+    from .check import energy_text
+
+    print(f"\n[{d.hardware}] {d.fit.verdict}")
+    print(f"  latency {latency_text(d.latency)}")
+    energy = energy_text(d.latency, get_hw_profile(d.hardware).sources.get("active_power_mw"))
+    if energy:
+        print(f"  energy  {energy}")
     for c in d.fit.checks:
-        print(f"  {'ok  ' if c.ok else 'FAIL'} {c.name:<8} {c.reason}")
+        print(f"  {'ok  ' if c.ok else 'WARN' if c.marginal else 'FAIL'} {c.name:<8} {c.reason}")

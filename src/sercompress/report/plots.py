@@ -89,6 +89,18 @@ def pareto_png(summary: Summary) -> bytes | None:
     return _png(fig)
 
 
+def _latency_bands(ax, points: list) -> None:
+    """Each estimate's 90 % band (from the device's validated error) as a horizontal bar."""
+    banded = [(f, y) for f, y in points if f.latency_low_ms is not None and f.latency_high_ms is not None]
+    if not banded:
+        return
+    xs = [f.latency_ms for f, _ in banded]
+    ax.errorbar(xs, [y for _, y in banded], fmt="none", ecolor="#7f7f7f", elinewidth=1.2, capsize=3,
+                zorder=2, label="90 % band (validated error)",
+                xerr=[[x - f.latency_low_ms for x, (f, _) in zip(xs, banded)],
+                      [f.latency_high_ms - x for x, (f, _) in zip(xs, banded)]])
+
+
 def latency_png(summary: Summary, profile: HardwareBudget) -> bytes | None:
     """UA vs latency on one profile with its budget line; None if no variant has a latency there."""
     have = [v for v in summary.variants if ua(v) is not None
@@ -98,6 +110,7 @@ def latency_png(summary: Summary, profile: HardwareBudget) -> bytes | None:
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.2))
     _scatter_families(ax, have, lambda v: v.fit_on(profile.name).latency_ms)
+    _latency_bands(ax, [(v.fit_on(profile.name), 100 * ua(v)) for v in have])
     if profile.latency_ms is not None:
         ax.axvline(profile.latency_ms, color="#d62728", linestyle=":", label=f"budget {profile.latency_ms:g} ms")
     sources = sorted({v.fit_on(profile.name).latency_source for v in have})

@@ -154,6 +154,14 @@ class ProfileFit(Record):
     ram_bytes: int | None = None
     latency_ms: float | None = None
     latency_source: LatencySource = "estimated"
+    #: 90 % band of an estimate (from the device's validated error) and where it comes from
+    latency_low_ms: float | None = None
+    latency_high_ms: float | None = None
+    latency_band: str = ""
+    verdict: Literal["FITS", "MARGINAL", "DOES NOT FIT", ""] = ""
+    energy_mj: float | None = None     # active power x latency, for profiles that state a power
+    energy_low_mj: float | None = None
+    energy_high_mj: float | None = None
     reasons: tuple[str, ...] = ()      # why it misses, one line each; empty when it fits
     checks: tuple[FitCheck, ...] = ()
 

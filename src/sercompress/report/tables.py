@@ -20,7 +20,8 @@ CSV_COLUMNS: tuple[str, ...] = (
     "file_bytes", "gzip_bytes", "params", "nonzero_params", "macs", "peak_ram_bytes",
     "litert_median_ms", "litert_p90_ms", "onnxruntime_median_ms", "onnxruntime_p90_ms",
     "sparsity", "max_unique_values",
-    "profile", "fits", "flash_bytes", "ram_bytes", "latency_ms", "latency_source", "reasons",
+    "profile", "fits", "flash_bytes", "ram_bytes", "latency_ms", "latency_source",
+    "latency_low_ms", "latency_high_ms", "verdict", "energy_mj", "reasons",
 )
 
 
@@ -55,6 +56,9 @@ def variant_rows(summary: Summary) -> list[dict[str, Any]]:
                 "flash_bytes": f.flash_bytes if f else None, "ram_bytes": f.ram_bytes if f else None,
                 "latency_ms": f.latency_ms if f else None,
                 "latency_source": f.latency_source if f else "",
+                "latency_low_ms": f.latency_low_ms if f else None,
+                "latency_high_ms": f.latency_high_ms if f else None,
+                "verdict": f.verdict if f else "", "energy_mj": f.energy_mj if f else None,
                 "reasons": "; ".join(f.reasons) if f else "",
             })
             rows.append(row)
@@ -121,6 +125,8 @@ def fit_cell(v: VariantEntry, profile: str) -> str:
         return "-"
     if f.fits:
         return "fits"
+    if f.verdict == "MARGINAL":
+        return "marginal: budget inside the latency band"
     failed = f.failed_budgets or tuple(r.split(":")[0] for r in f.reasons) or ("no",)
     return "misses: " + ", ".join(failed)
 
