@@ -118,9 +118,13 @@ def test_check_prints_the_band_and_strict_fails_marginal(tmp_path, capsys):
 
     est = kernel_estimate(profile_artifact(path), hw)
     inside = str((est.band.low_ms + est.band.high_ms) / 2)
-    assert main(["check", str(path), "--hw", "stm32l4r5", "--latency-budget-ms", inside]) == 0
+    junit = tmp_path / "check.xml"
+    assert main(["check", str(path), "--hw", "stm32l4r5", "--latency-budget-ms", inside,
+                 "--junit", str(junit)]) == 0
     out = capsys.readouterr().out
     assert ": MARGINAL" in out and "90 % band" in out and "(estimated, 90 % band" in out
+    xml = junit.read_text()
+    assert 'skipped="1"' in xml and 'failures="0"' in xml and "MARGINAL" in xml
     assert main(["check", str(path), "--hw", "stm32l4r5", "--latency-budget-ms", inside, "--strict"]) == 1
     assert main(["check", str(path), "--hw", "stm32l4r5", "--latency-budget-ms",
                  str(est.band.low_ms * 0.9)]) == 1

@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     failing = ("DOES NOT FIT", "MARGINAL") if args.strict else ("DOES NOT FIT",)
     passed = not any(r.verdict in failing for r in results)
     if args.junit:
-        write_junit(Path(args.junit), results)
+        write_junit(Path(args.junit), results, failing)
     if args.json:
         print_json({"fits": all(r.fits for r in results), "passed": passed,
                     "results": [r.to_dict() for r in results],
@@ -119,24 +119,32 @@ def energy_text(latency: Any, source: str | None) -> str:
             + (f"; power: {source}" if source else "") + ")")
 
 
-def write_junit(path: Path, results: list[Any]) -> None:
-    """One testcase per (artifact, hardware); a <failure> lists the failed checks."""
+def write_junit(path: Path, results: list[Any], failing: tuple[str, ...] = ("DOES NOT FIT",)) -> None:
+    """One testcase per (artifact, hardware); a <failure> lists the failed checks.
+
+    A verdict in ``failing`` is a failure (MARGINAL too under ``--strict``); a MARGINAL that
+    is not is reported as a skipped case carrying its reason, so CI shows it without failing.
+    """
     import xml.etree.ElementTree as ET
 
     from ..storage import atomic_write_bytes
 
-    failures = sum(not r.fits for r in results)
+    failures = sum(r.verdict in failing for r in results)
+    skipped = sum(r.verdict == "MARGINAL" and r.verdict not in failing for r in results)
     suite = ET.Element("testsuite", name="sercompress check", tests=str(len(results)),
-                       failures=str(failures), errors="0", skipped="0")
+                       failures=str(failures), errors="0", skipped=str(skipped))
     for r in results:
         case = ET.SubElement(suite, "testcase", classname=f"sercompress.check.{r.hardware}",
                              name=f"{Path(r.artifact).name} on {r.hardware}", file=r.artifact)
-        if not r.fits:
+        if r.verdict in failing:
             fail = ET.SubElement(case, "failure", message="; ".join(r.reasons),
-                                 type="DoesNotFit")
+                                 type="DoesNotFit" if r.verdict == "DOES NOT FIT" else "Marginal")
             fail.text = "\n".join(r.reasons)
+        elif r.verdict == "MARGINAL":
+            ET.SubElement(case, "skipped", message="MARGINAL: " + "; ".join(r.reasons))
         out = ET.SubElement(case, "system-out")
-        out.text = "\n".join(f"{c.name}: {'ok' if c.ok else 'FAIL'}: {c.reason}" for c in r.checks)
+        out.text = "\n".join(f"{c.name}: {'ok' if c.ok else 'marginal' if c.marginal else 'FAIL'}: "
+                             f"{c.reason}" for c in r.checks)
     root = ET.Element("testsuites", tests=str(len(results)), failures=str(failures))
     root.append(suite)
     ET.indent(root)

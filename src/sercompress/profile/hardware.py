@@ -105,6 +105,8 @@ class LatencyValidation(FrozenModel):
         return self
 
     def summary(self) -> str:
+        if self.models == 1:
+            return f"|error| {self.p90_abs_error:.0%} on the one held-out network"
         return f"p90 |error| {self.p90_abs_error:.0%} over {self.models} models"
 
 

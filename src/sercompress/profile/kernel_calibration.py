@@ -208,9 +208,18 @@ def _matrix(samples: Sequence[Sample]) -> np.ndarray:
 TIED: dict[str, dict[str, str]] = {"cortex-m": {"mac1x1": "mac"}, "esp32s3": {}}
 
 
+#: Physical floors of cycles per MAC: a Cortex-M4/M33/M7 issues at most one SMLAD, two 16-bit
+#: MACs, per cycle (calibration/kernels.md [S]), so no int8 MAC costs under 0.5 cycles. Without
+#: it the 3x3-only EdgeMark nets let the fit move all of a conv's cost into im2col and
+#: requantization, which then over-costs 1x1 convolutions (no im2col, few outputs per MAC).
+MIN_CYCLES: dict[tuple[str, str], dict[str, float]] = {
+    ("cortex-m", "int8"): {"mac": 0.5, "mac1x1": 0.5, "fc_mac": 0.5, "dw3x3_mac": 0.5, "dw_mac": 0.5},
+}
+
+
 def fit(samples: Sequence[Sample], tied: dict[str, str] | None = None) -> dict[str, float]:
-    """Cycles per term minimising the relative error, all non-negative (NNLS)."""
-    from scipy.optimize import nnls
+    """Cycles per term minimising the relative error, non-negative and above the physical floors."""
+    from scipy.optimize import lsq_linear
 
     tied = TIED.get(samples[0].family, {}) if tied is None and samples else (tied or {})
     x = _matrix(samples)
@@ -221,7 +230,9 @@ def fit(samples: Sequence[Sample], tied: dict[str, str] | None = None) -> dict[s
     used = np.flatnonzero(x.any(axis=0))
     scale = x[:, used].max(axis=0)
     a = (x[:, used] / scale) / y[:, None]
-    sol, _ = nnls(a, np.ones(len(samples)))
+    floor = np.array([MIN_CYCLES.get((samples[0].family, samples[0].dtype), {}).get(TERMS[c], 0.0)
+                      for c in used]) * scale
+    sol = lsq_linear(a, np.ones(len(samples)), bounds=(floor, np.inf)).x
     coeffs = dict.fromkeys(TERMS, 0.0)
     for j, col in enumerate(used):
         coeffs[TERMS[col]] = float(sol[j] / scale[j])
