@@ -19,7 +19,9 @@ _COMMON = dict(deadline=None, derandomize=False, database=None,
                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 settings.register_profile("fuzz-default", max_examples=5, **_COMMON)
 settings.register_profile("fuzz-nightly", max_examples=300, **_COMMON)
-FUZZ_PROFILE = os.environ.get("SERCOMPRESS_FUZZ_PROFILE", "fuzz-default")
+_loaded = getattr(settings, "_current_profile", "") or ""   # set by --hypothesis-profile
+FUZZ_PROFILE = os.environ.get("SERCOMPRESS_FUZZ_PROFILE") or (
+    _loaded if _loaded.startswith("fuzz-") else "fuzz-default")
 
 
 @pytest.fixture(scope="session")
