@@ -116,7 +116,8 @@ def _print_totals(p: Any) -> None:
         ("input shapes", ", ".join("x".join(map(str, s)) for s in p.input_shapes)),
         ("params", f"{p.params:,} ({p.nonzero_params:,} non-zero)"),
         ("MACs", f"{p.macs:,} ({p.effective_macs:,} skipping zero weights)"
-                 + (f"; lower bound: {p.unknown_op_count} unknown ops" if p.unknown_op_count else "")),
+                 + (f"; lower bound: {p.unknown_op_count} unknown "
+                    f"op{'s' if p.unknown_op_count > 1 else ''}" if p.unknown_op_count else "")),
         ("weight bytes", ", ".join(f"{k} {v:,}" for k, v in p.weight_bytes_by_dtype.items()) or "0"),
         ("constant bytes", f"{p.constant_bytes:,}"),
         ("file bytes", f"{p.file_bytes:,} (gzip -9: {p.gzip_bytes:,})"),

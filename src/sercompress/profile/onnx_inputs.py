@@ -27,9 +27,10 @@ def fix_input_shapes(path: Path, model: Any, input_shape: InputShapes | None) ->
             continue
         symbolic = [d.dim_param or "?" for d in dims if not is_static(d)]
         if symbolic:
+            example = ",".join(str(d.dim_value) if is_static(d) else "1" for d in dims)
             raise ProfileError(f"input '{name}' has symbolic dimensions {symbolic}; pass "
-                               f"--input-shape {name}=1,184,40,1 (its real dims) to profile it",
-                               path=path, key="input_shape")
+                               f"--input-shape {name}=DIMS with its real dims (e.g. "
+                               f"{name}={example}) to profile it", path=path, key="input_shape")
 
 
 def _shapes_by_name(path: Path, names: list[str],
