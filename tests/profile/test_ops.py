@@ -110,3 +110,20 @@ def test_a_leaky_relu_model_is_not_refused_as_unsupported(tmp_path):
     hw = get_hw_profile("rpi4")
     assert unsupported_reasons(static, hw) == []
     assert estimate(static, hw).source == "estimated"
+
+
+@pytest.mark.parametrize("batch, units, rank, memory", [(1, 8, 2, 10), (2, 4, 1, 6)])
+def test_a_real_svdf_model_counts_its_feature_and_time_products(tmp_path, batch, units, rank,
+                                                                memory):
+    """An int8 SVDF file TFLite Micro runs (keyword spotting's layer), written by hand."""
+    from sercompress.profile import profile_artifact, tflm
+
+    from .svdf import write_svdf_tflite
+
+    path = write_svdf_tflite(tmp_path / "svdf.tflite", batch=batch, input_size=16, units=units,
+                             rank=rank, memory=memory)
+    (svdf,) = profile_artifact(path).layers
+    filters = units * rank
+    assert svdf.op == "SVDF" and svdf.macs == batch * filters * (16 + memory)
+    assert svdf.params == filters * 16 + filters * memory + units  # feature, time, bias
+    assert tflm.arena_usage(path).total_bytes > 0  # the file is one TFLite Micro runs
