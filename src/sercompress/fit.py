@@ -100,6 +100,26 @@ def ram_used(static: StaticProfile, hw: HardwareProfile | None) -> Resource:
     vela = vela_for(static, hw) if hw is not None else None
     if vela is not None:
         return Resource(bytes=vela.sram_bytes, source="Vela SRAM")
+    arena = _tflm_arena(static)
+    scratch = _cmsis_nn_scratch(static, hw)
+    if not scratch:
+        return arena
+    return Resource(bytes=arena.bytes + scratch,
+                    source=f"{arena.source} {_kib(arena.bytes)} + CMSIS-NN kernel scratch "
+                           f"{_kib(scratch)} (bound from its buffer-size rules) =")
+
+
+def _cmsis_nn_scratch(static: StaticProfile, hw: HardwareProfile | None) -> int:
+    """Scratch CMSIS-NN kernels add on a device that runs them (0 elsewhere)."""
+    if hw is None or hw.runtime != "tflm" or not hw.kernels.upper().startswith("CMSIS-NN"):
+        return 0
+    from .profile.persistent import cmsis_nn_scratch_bytes
+
+    return cmsis_nn_scratch_bytes(static.layers)
+
+
+def _tflm_arena(static: StaticProfile) -> Resource:
+    """TFLite Micro's arena: measured when it ran, else the estimate's upper bound."""
     if static.tflm is not None and static.tflm.total_bytes:
         measured = static.tflm.total_bytes
         if static.peak_ram_bytes > TFLM_DISAGREEMENT * measured:

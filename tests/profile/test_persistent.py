@@ -16,7 +16,8 @@ from sercompress.profile import profile_artifact, read_graph, tflm
 from sercompress.profile.arena import plan_arena, scratch_request_bytes
 from sercompress.profile.graph import Graph, Layer, Tensor
 from sercompress.profile.hardware import SHIPPED_DIR
-from sercompress.profile.persistent import STATED_ERROR, estimate_arena, persistent_bytes
+from sercompress.profile.persistent import (STATED_ERROR, cmsis_nn_scratch_bytes, estimate_arena,
+                                            persistent_bytes)
 
 from .ram_zoo import build, fast_specs
 
@@ -90,10 +91,28 @@ def test_check_never_fits_when_the_real_arena_does_not(fast_zoo, tmp_path, capsy
     """Devices built around a model's real arena: one byte short does not fit, exact fits."""
     path = fast_zoo[0]
     real = tflm.arena_usage(path).total_bytes
+    scratch = cmsis_nn_scratch_bytes(profile_artifact(path).layers)   # stm32h743 runs CMSIS-NN
+    assert scratch > 0   # a 3x3 int8 conv: arm_convolve_s8 asks for an im2col buffer
     runtime = 32_768   # stm32h743's runtime_ram_bytes
-    below = _profile_with_ram(tmp_path, real + runtime - 1, "justbelow")
-    exact = _profile_with_ram(tmp_path, real + runtime, "exact")
+    below = _profile_with_ram(tmp_path, real + scratch + runtime - 1, "justbelow")
+    exact = _profile_with_ram(tmp_path, real + scratch + runtime, "exact")
     assert main(["check", str(path), "--hw", str(below), "--latency-budget-ms", "1e9"]) == 1
     out = capsys.readouterr().out
     assert "FAIL ram" in out and "measured by TFLite Micro" in out
     assert main(["check", str(path), "--hw", str(exact), "--latency-budget-ms", "1e9"]) == 0
+
+
+def test_cmsis_nn_scratch_follows_its_buffer_size_rules():
+    from sercompress.profile.types import LayerProfile
+
+    def layer(op, cin, cout, macs_per_out, out=(1, 8, 8)):
+        n = out[1] * out[2] * cout
+        return LayerProfile(index=0, op=op, raw_op=op, name=op, dtype="int8", activation_dtype="int8",
+                            input_shapes=((*out, cin),), output_shapes=((*out, cout),), params=0,
+                            nonzero_params=0, macs=n * macs_per_out, effective_macs=n * macs_per_out,
+                            input_elements=n, output_elements=n, activation_bytes=n)
+
+    assert cmsis_nn_scratch_bytes((layer("Conv2D", 16, 32, 16),)) == 0           # 1x1: no im2col
+    assert cmsis_nn_scratch_bytes((layer("Conv2D", 16, 32, 9 * 16),)) == 2 * 9 * 16 * 2
+    assert cmsis_nn_scratch_bytes((layer("DepthwiseConv2D", 16, 16, 9),)) == 0   # 3x3 fast path
+    assert cmsis_nn_scratch_bytes((layer("DepthwiseConv2D", 16, 16, 25),)) == 16 * 25 * 2

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 from .arena import ARENA_ALIGNMENT, align_up, plan_arena
 from .graph import Graph, Layer
+from .types import LayerProfile
 
 EVAL_TENSOR_BYTES = 24          # TfLiteEvalTensor: data, dims pointers + type
 NODE_BYTES = 64                 # NodeAndRegistration
@@ -111,3 +112,38 @@ def _distinct_tensors(graph: Graph) -> int:
     """Tensor count of a graph whose reader did not state it (ONNX): every distinct tensor."""
     return len({t.id for layer in graph.layers for t in (*layer.inputs, *layer.weights, *layer.outputs)}
                | {t.id for t in (*graph.inputs, *graph.outputs)})
+
+
+# --------------------------------------------------------------------------- CMSIS-NN scratch
+
+def cmsis_nn_scratch_bytes(layers: tuple[LayerProfile, ...]) -> int:
+    """Largest scratch buffer CMSIS-NN's int8 kernels ask TFLite Micro for (DSP build, M4/M7/M33).
+
+    TFLite Micro's Python runtime runs the reference kernels, so its measured arena has
+    none of these. Each request lives during its op only, so the arena grows by at most
+    the largest one, which is what this returns (a bound, not measured here). Sizes
+    follow CMSIS-NN's ``*_get_buffer_size`` functions for the DSP extension:
+
+    * ``arm_convolve_s8`` (any conv but 1x1): ``2 * cin * kh * kw`` int16 values;
+    * ``arm_depthwise_conv_s8_opt`` (depthwise with multiplier 1, not the 3x3 fast path):
+      ``cin * kh * kw`` int16 values;
+    * ``arm_avgpool_s8``: an int32 per output column and channel.
+    """
+    largest = 0
+    for layer in layers:
+        if layer.activation_dtype != "int8" or not layer.input_shapes or not layer.output_shapes:
+            continue
+        cin = int(layer.input_shapes[0][-1]) if layer.input_shapes[0] else 1
+        out = layer.output_shapes[0]
+        cout = int(out[-1]) if out else 1
+        size = 0
+        if layer.op == "Conv2D" and layer.output_elements:
+            taps = round(layer.macs / layer.output_elements)   # kh * kw * cin
+            size = 0 if taps == cin else 2 * taps * 2
+        elif layer.op == "DepthwiseConv2D" and layer.output_elements and cin == cout:
+            area = round(layer.macs / layer.output_elements)
+            size = 0 if area == 9 else cin * area * 2
+        elif layer.op == "AveragePool2D" and len(out) >= 3:
+            size = int(out[-2]) * cout * 4
+        largest = max(largest, align_up(size, ARENA_ALIGNMENT) if size else 0)
+    return largest
