@@ -14,7 +14,12 @@ from __future__ import annotations
 import sys
 
 from sercompress.profile.hardware import SHIPPED_DIR, load_hw_profile
-from sercompress.profile.kernel_calibration import Calibration, calibrate, leave_one_out, load_samples
+from sercompress.profile.kernel_calibration import (
+    Calibration,
+    calibrate,
+    leave_one_out,
+    load_samples,
+)
 
 #: Shipped profile -> the family whose calibration it takes.
 PROFILES = {"stm32l4r5": "cortex-m4", "nrf52840": "cortex-m4", "stm32h743": "cortex-m7",

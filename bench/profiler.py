@@ -235,7 +235,6 @@ def ram_zoo_figures(directory: Path) -> None:
     from sercompress.profile import read_graph, tflm
     from sercompress.profile.persistent import estimate_arena
     from tests.profile.ram_zoo import build, zoo_specs
-
     from tests.profile.zoo import build_tflite_zoo
 
     errors, refused = [], []

@@ -7,9 +7,15 @@ import math
 import pytest
 
 from sercompress.fit import Budget, DeviceFit, flash_used, ram_used
-from sercompress.profile.persistent import STATED_ERROR
 from sercompress.profile.hardware import HardwareProfile
-from sercompress.profile.types import LatencyEstimate, LayerProfile, StaticProfile, TflmArena, VelaResult
+from sercompress.profile.persistent import STATED_ERROR
+from sercompress.profile.types import (
+    LatencyEstimate,
+    LayerProfile,
+    StaticProfile,
+    TflmArena,
+    VelaResult,
+)
 
 KIB = 1024
 

@@ -7,7 +7,11 @@ import pytest
 from sercompress.cli import main
 from sercompress.fit import Budget
 from sercompress.profile.hardware import get_hw_profile
-from sercompress.profile.kernel_calibration import calibrate, leave_one_out, load_samples
+from sercompress.profile.kernel_calibration import (
+    calibrate,
+    leave_one_out,
+    load_samples,
+)
 from sercompress.profile.kernel_model import kernel_estimate
 from sercompress.profile.types import LayerProfile, StaticProfile
 

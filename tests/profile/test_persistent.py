@@ -16,8 +16,12 @@ from sercompress.profile import profile_artifact, read_graph, tflm
 from sercompress.profile.arena import plan_arena, scratch_request_bytes
 from sercompress.profile.graph import Graph, Layer, Tensor
 from sercompress.profile.hardware import SHIPPED_DIR
-from sercompress.profile.persistent import (STATED_ERROR, cmsis_nn_scratch_bytes, estimate_arena,
-                                            persistent_bytes)
+from sercompress.profile.persistent import (
+    STATED_ERROR,
+    cmsis_nn_scratch_bytes,
+    estimate_arena,
+    persistent_bytes,
+)
 
 from .ram_zoo import build, fast_specs
 

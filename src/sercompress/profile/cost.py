@@ -16,7 +16,13 @@ from collections.abc import Mapping
 
 from .hardware import DtypeCoefficients, HardwareProfile
 from .ops import BOOKKEEPING_DTYPES, CONVERSION_OPS, CostClass, spec
-from .types import LatencyBand, LatencyEstimate, LayerLatency, LayerProfile, StaticProfile
+from .types import (
+    LatencyBand,
+    LatencyEstimate,
+    LayerLatency,
+    LayerProfile,
+    StaticProfile,
+)
 
 OpClass = CostClass
 #: An estimate with no validated error (no calibration data for the device / dtype) is

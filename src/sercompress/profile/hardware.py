@@ -124,8 +124,8 @@ class LatencyModel(FrozenModel):
     int16: DtypeCoefficients | None = None
     float16: DtypeCoefficients | None = None
     float32: DtypeCoefficients | None = None
-    kernel_model: dict[DType, KernelCoefficients] = {}
-    validation: dict[DType, LatencyValidation] = {}
+    kernel_model: dict[DType, KernelCoefficients] = Field(default_factory=dict)
+    validation: dict[DType, LatencyValidation] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _float_consistent(self) -> LatencyModel:

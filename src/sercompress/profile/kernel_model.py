@@ -39,7 +39,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .types import LatencyBand, LatencyEstimate, LayerLatency, LayerProfile, StaticProfile
+from .types import (
+    LatencyBand,
+    LatencyEstimate,
+    LayerLatency,
+    LayerProfile,
+    StaticProfile,
+)
 
 if TYPE_CHECKING:
     from .hardware import HardwareProfile

@@ -32,9 +32,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .persistent import estimate_arena
 from .graph import Graph, Layer, Tensor
 from .ops import KERNEL_OPS, SHAPE_OPS, UNKNOWN, spec
+from .persistent import estimate_arena
 from .types import LayerProfile, StaticProfile
 
 
