@@ -101,3 +101,18 @@ def test_run_out_that_is_a_file_is_refused_before_anything(tmp_path, capsys):
     target.write_text("x")
     assert main(["run", "--config", "quick", "--out", str(target)]) == 2
     assert "--out" in capsys.readouterr().err and target.read_text() == "x"
+
+
+@pytest.mark.parametrize("loader, shipped", [("baseline", "cnn_lstm_2d"), ("recipe", "prune-80")])
+@pytest.mark.parametrize("name", ["..", "../x", ".hidden"])
+def test_baseline_and_recipe_names_become_paths_safely(tmp_path, loader, shipped, name):
+    """A baseline named '..' wrote OUT/baselines/.. = OUT (over the reference run)."""
+    from sercompress.baseline import BASELINE_DIR, load_baseline
+    from sercompress.compress.recipe import RECIPE_DIR, load_recipe
+
+    src = (BASELINE_DIR if loader == "baseline" else RECIPE_DIR) / f"{shipped}.toml"
+    p = tmp_path / "x.toml"
+    p.write_text(__import__("re").sub(r'(?m)^name = "[^"]*"', f'name = "{name}"', src.read_text(), count=1))
+    with pytest.raises(ConfigError) as e:
+        (load_baseline if loader == "baseline" else load_recipe)(p)
+    assert "name" in str(e.value)

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationInfo, field_validator
 
 from .errors import ConfigError
+from .outpaths import SAFE_NAME
 from .resources import shipped_dir
 from .tomlconfig import FrozenModel, load_toml_model
 
@@ -52,7 +53,7 @@ class ReportedFigure(FrozenModel):
 
 class BaselineSpec(FrozenModel):
     schema_version: Literal[1] = 1
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = Field(pattern=SAFE_NAME)  # becomes OUT/baselines/<name>: ".." must not pass
     model: str = Field(min_length=1)
     input_type: Literal["mfcc", "spectrogram", "mel_spectrogram"] = "mfcc"
     description: str = ""

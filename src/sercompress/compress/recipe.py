@@ -37,6 +37,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from ..errors import RecipeError
+from ..outpaths import SAFE_NAME
 from ..resources import shipped_dir
 from ..tomlconfig import FrozenModel, parse_model, read_toml
 
@@ -152,7 +153,7 @@ class ParityFloors(FrozenModel):
 
 class Recipe(FrozenModel):
     schema_version: Literal[1] = 1
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    name: str = Field(pattern=SAFE_NAME)
     description: str = ""
     steps: tuple[Step, ...] = ()
     #: also write model_int8.tflite when the main file is not full-integer
