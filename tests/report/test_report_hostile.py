@@ -78,3 +78,15 @@ def test_check_junit_directory_is_refused_before_profiling(tmp_path, capsys):
     assert "--junit" in err and "not a regular file" in err
     assert main(["check", str(model), "--hw", "stm32h743", "--junit", str(tmp_path / "j.xml")]) == 0
     assert (tmp_path / "j.xml").read_text().startswith("<?xml")
+
+
+def test_too_many_variants_is_refused_before_rendering(tmp_path, capsys):
+    """1,500 variants took 27 s CPU and 1.2 GB to render; more than MAX_VARIANTS is refused."""
+    from sercompress.report.summary import MAX_VARIANTS
+
+    data = json.loads(make_summary().to_json())
+    data["variants"] = data["variants"][:1] * (MAX_VARIANTS + 1)
+    src = tmp_path / "summary.json"
+    src.write_text(json.dumps(data))
+    assert main(["report", str(src), "--out", str(tmp_path / "out")]) == 2
+    assert "variants" in capsys.readouterr().err and not (tmp_path / "out").exists()

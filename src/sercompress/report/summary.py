@@ -33,6 +33,9 @@ MAX_SUMMARY_BYTES = 64 * 1024 * 1024
 #: Bounds on what a (possibly hostile) summary makes the report draw: a 300 x 300 confusion
 #: matrix took 67 s and 1 GB to render. No emotion corpus has more than a dozen classes.
 MAX_CLASSES = 64
+#: A run has a few dozen variants on under ten devices and Light-SERNet ~30 layers; rendering
+#: 1,500 variants took 27 s CPU and 1.2 GB, so a summary holding more than these is refused.
+MAX_VARIANTS, MAX_PROFILES, MAX_LAYERS = 256, 64, 4096
 
 Family = Literal["reference", "compressed", "baseline"]
 LatencySource = Literal["measured", "vela", "estimated", "unsupported"]
@@ -199,8 +202,8 @@ class VariantEntry(Record):
     peak_ram_bytes: int | None = Field(None, ge=0)
     host_latency: tuple[HostLatency, ...] = ()
     verification: Verification = Verification()
-    fits: tuple[ProfileFit, ...] = ()
-    layers: tuple[LayerFigure, ...] | None = None   # optional: keeps the JSON small
+    fits: tuple[ProfileFit, ...] = Field((), max_length=MAX_PROFILES)
+    layers: tuple[LayerFigure, ...] | None = Field(None, max_length=MAX_LAYERS)  # optional: keeps the JSON small
     published: PublishedFigure | None = None
     notes: tuple[str, ...] = ()
 
@@ -214,8 +217,8 @@ class VariantEntry(Record):
 class Summary(Record):
     schema_version: Literal[1] = SCHEMA_VERSION
     run: RunInfo
-    profiles: tuple[HardwareBudget, ...] = ()
-    variants: tuple[VariantEntry, ...] = ()
+    profiles: tuple[HardwareBudget, ...] = Field((), max_length=MAX_PROFILES)
+    variants: tuple[VariantEntry, ...] = Field((), max_length=MAX_VARIANTS)
 
     # -- look-ups -----------------------------------------------------------
     def variant(self, name: str) -> VariantEntry:
