@@ -144,6 +144,18 @@ def _status(key: str) -> int:
         return next(int(line.split()[1]) * 1024 for line in f if line.startswith(key))
 
 
+#: The CLI, then the child's own peak RSS (VmHWM: its own, not the forking parent's) on stderr.
+_CHILD = (
+    "import atexit, sys\n"
+    "def _peak():\n"
+    "    hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]\n"
+    "    sys.stderr.write(f'PEAK_RSS={int(hwm) * 1024}\\n')\n"
+    "atexit.register(_peak)\n"
+    "from sercompress.cli import main\n"
+    "sys.exit(main(sys.argv[1:]))\n"
+)
+
+
 def _in_child(target: Target, path: Path, scratch: Path, out: Outcome) -> None:
     """The CLI in a fresh interpreter under RLIMIT_AS: an over-allocation cannot hurt the host."""
     def limit() -> None:
@@ -152,7 +164,7 @@ def _in_child(target: Target, path: Path, scratch: Path, out: Outcome) -> None:
         resource.setrlimit(resource.RLIMIT_CPU, (int(TIME_BOUND_S) + 5, int(TIME_BOUND_S) + 10))
 
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    proc = subprocess.Popen([sys.executable, "-m", "sercompress", *target.argv(path, scratch)],  # type: ignore[misc]
+    proc = subprocess.Popen([sys.executable, "-c", _CHILD, *target.argv(path, scratch)],  # type: ignore[misc]
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=limit,
                             env={**os.environ, "PYTHONFAULTHANDLER": "1"})
     try:
@@ -165,6 +177,8 @@ def _in_child(target: Target, path: Path, scratch: Path, out: Outcome) -> None:
     out.code = proc.returncode
     out.cpu_s = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     text = err.decode(errors="replace")
+    peak = [line for line in text.splitlines() if line.startswith("PEAK_RSS=")]
+    out.peak_bytes = int(peak[-1].split("=")[1]) if peak else 0
     if "Traceback" in text or proc.returncode < 0:
         out.traceback = text[-400:] or f"killed by signal {-proc.returncode}"
 
