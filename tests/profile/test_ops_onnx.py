@@ -180,3 +180,11 @@ def test_unknown_op_makes_the_total_a_lower_bound(tmp_path):
     p = profile_artifact(path)
     assert p.unknown_ops == ("Einsum",) and p.unknown_op_count == 1
     assert p.macs == 2 * 4 * 3 and p.macs_are_lower_bound
+
+
+@pytest.mark.parametrize("op", ["Conv", "ConvTranspose"])
+def test_group_zero_is_a_profile_error_not_a_crash(tmp_path, op):
+    path = _save(tmp_path, [_node(op, ["x", "w"], ["y"], group=0)], [("x", [1, 2, 4, 4])],
+                 [("y", [1, 2, 4, 4])], [("w", _w(2, 2, 1, 1))])
+    with pytest.raises(ProfileError):
+        profile_artifact(path)

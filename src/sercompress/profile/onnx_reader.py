@@ -252,6 +252,9 @@ class _Builder:
                                path=self.path)
         ks = kernel.shape  # Conv: (cout, cin / groups, k...); ConvTranspose: (cin, cout / groups, k...)
         groups = int(attrs.get("group", 1))
+        if groups < 1:
+            raise ProfileError(f"{node.op_type} node '{node.name}' has group={groups}",
+                               path=self.path)
         attrs["kernel"] = tuple(int(d) for d in ks[2:])
         transposed = canonical == "TransposeConv2D"
         attrs["in_channels_per_group"] = int(ks[0]) // groups if transposed else int(ks[1])
