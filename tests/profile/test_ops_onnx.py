@@ -137,8 +137,13 @@ def test_lstm_and_gru_count_their_gate_matrix_products(tmp_path):
     gru = _save(tmp_path, [_node("GRU", ["x", "w", "r"], ["y"], hidden_size=h)],
                 [("x", [t, b, f])], [("y", None)], [("w", _w(1, 3 * h, f)), ("r", _w(1, 3 * h, h))],
                 name="gru")
+    rnn = _save(tmp_path, [_node("RNN", ["x", "w", "r"], ["y"], hidden_size=h,
+                                 direction="bidirectional")],
+                [("x", [t, b, f])], [("y", None)], [("w", _w(2, h, f)), ("r", _w(2, h, h))],
+                name="rnn")
     assert profile_artifact(lstm).macs == t * b * 4 * h * (f + h)
     assert profile_artifact(gru).macs == t * b * 3 * h * (f + h)
+    assert profile_artifact(rnn).macs == 2 * t * b * h * (f + h)  # two directions
 
 
 def test_conv_transpose_counts_like_vela(tmp_path):
