@@ -25,6 +25,14 @@ finetune = { epochs = 1, learning_rate = 1e-3, batch_size = 16 }
 """
 
 
+PRUNE_CLUSTER = PRUNE.replace('name = "tiny-prune"', 'name = "tiny-prune-cluster"') + """
+[[steps]]
+type = "cluster"
+clusters = 8
+preserve_sparsity = true
+finetune = { epochs = 1, learning_rate = 1e-3, batch_size = 16 }
+"""
+
 
 def recipe(tmp_path, text):
     path = tmp_path / "recipe.toml"
@@ -61,7 +69,7 @@ def test_variant_has_files_figures_and_a_record(pruned_variant):
     sizes = result.sizes["tflite"]
     assert 0 < sizes["gzip_bytes"] < sizes["file_bytes"]
     assert result.sizes["tflite_int8"]["file_bytes"] < sizes["file_bytes"]
-    assert result.steps == ({"type": "prune", "epochs": 1},)
+    assert [(s["type"], s["epochs"], s["reused"]) for s in result.steps] == [("prune", 1, False)]
     record = json.loads((result.directory / "variant.json").read_text())
     assert record["artifact_sha256"] == result.artifact_sha256
     assert load_variant(result.directory).to_dict() == result.to_dict()
@@ -90,8 +98,34 @@ def test_interrupted_variant_resumes_from_step_checkpoint(pruned_variant, refere
     (result.directory / "variant.json").unlink()
     progress, log = quiet()
     again = run_recipe(path, reference, result.directory.parent, progress=progress)
-    assert "resumed from 1-prune.weights.h5" in log.getvalue()
+    assert "steps 1-1 resumed from prune-" in log.getvalue() and "fine-tuning" not in log.getvalue()
     assert again.artifact_sha256["tflite"] == result.artifact_sha256["tflite"]
+
+
+def test_recipes_share_their_prefix_with_the_same_result(pruned_variant, reference, tmp_path):
+    """prune -> cluster reuses the prune checkpoint of the prune recipe, and ends where running it alone does."""
+    result, _ = pruned_variant
+    chained = recipe(tmp_path, PRUNE_CLUSTER)
+    progress, log = quiet()
+    shared = run_recipe(chained, reference, result.directory.parent, progress=progress)
+    assert "steps 1-1 resumed" in log.getvalue() and "step 1 (prune)" not in log.getvalue()
+    assert "step 2 (cluster)" in log.getvalue()
+    assert [s["reused"] for s in shared.steps] == [True, False]
+    assert shared.steps[0]["key"] == result.steps[0]["key"]
+    progress, log = quiet()
+    alone = run_recipe(chained, reference, tmp_path / "alone", progress=progress)
+    assert "step 1 (prune)" in log.getvalue()
+    assert alone.artifact_sha256["tflite"] == shared.artifact_sha256["tflite"]
+    assert alone.accuracy == shared.accuracy
+
+
+def test_step_keys_are_chain_prefixes(reference, tmp_path):
+    from sercompress.compress.runner import step_keys
+
+    alone, chained = recipe(tmp_path, PRUNE), recipe(tmp_path, PRUNE_CLUSTER)
+    a, c = step_keys(alone, reference, 1.0, None), step_keys(chained, reference, 1.0, None)
+    assert a[0] == c[0] and len(set(c)) == 2
+    assert step_keys(chained, reference, 0.5, None)[0] != c[0]
 
 
 def test_corrupted_variant_is_recomputed(pruned_variant, reference):

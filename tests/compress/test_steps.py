@@ -127,3 +127,43 @@ def test_batchnorm_recalibration_sets_moving_stats_to_the_data(reference, data):
     assert np.allclose(bn.moving_mean.numpy(), conv_out.mean(axis=(0, 1, 2)), atol=1e-3)
     assert bn.momentum == 0.99
     assert all(np.array_equal(a, b) for a, b in zip(model.get_layer("conv1").get_weights(), kernels_before))
+
+
+
+def clustered_by_hand(model, clusters: int = 16):
+    """Each kernel snapped to ``clusters`` values (per tensor), with conv2's every output channel
+    holding all of them: what a per-tensor cluster step gives Light-SERNet's wide convolutions."""
+    for layer in model.layers:
+        if type(layer).__name__ in ("Conv2D", "Dense"):
+            weights = layer.get_weights()
+            k = weights[0]
+            centroids = np.quantile(k, np.linspace(0, 1, clusters)).astype(np.float32)
+            snapped = centroids[np.abs(k[..., None] - centroids).argmin(-1)]
+            if layer.name == "conv2":
+                flat = snapped.reshape(-1, k.shape[-1])
+                flat[:clusters] = centroids[:, None]
+                snapped = flat.reshape(k.shape)
+            layer.set_weights([snapped, *weights[1:]])
+    return model
+
+
+def test_cqat_keeps_one_set_of_centroids_per_kernel_through_int8(reference, ctx, tmp_path):
+    """CQAT regression: a per-tensor clustered conv whose channels each hold all 16 values was read
+    by tfmot as per-channel clustering (32 x 16 trainable centroids drifting apart), which cost
+    Light-SERNet 12 points of UA in one epoch."""
+    from sercompress.export.tflite import to_tflite
+    from sercompress.export.verify import Claim, verify_tflite
+
+    clustered = clustered_by_hand(reference.fresh_model())
+    step = QatStep(preserve="clusters", finetune=Finetune(epochs=2, learning_rate=1e-3, batch_size=16))
+    qat = technique_for(step).apply(clustered, step, ctx)
+    centroids = {w.name: tuple(w.shape) for w in qat.weights if "cluster_centroids" in w.name}
+    assert len(centroids) == 3 and all(len(shape) == 1 for shape in centroids.values()), centroids
+    for layer in qat.layers:
+        kernel = [w.numpy() for w in layer.weights if w.name.endswith("kernel:0")]
+        if kernel:
+            assert len(np.unique(kernel[0])) <= 16, layer.name
+    path = tmp_path / "cqat.tflite"
+    path.write_bytes(to_tflite(qat, "int8", np.asarray(reference.data().train.x[:32]), int8_io=True))
+    verification = verify_tflite(path, [Claim(clusters=16, layers=("conv1", "conv2", "classifier"))])
+    assert verification.ok, verification.problems

@@ -14,7 +14,12 @@ version and epoch scaling. Every file is written atomically, ``DONE`` last; a
 finished variant is reused after its artifact hashes are checked, a corrupted
 one is recomputed (its files; the training steps resume from their weight
 checkpoints), and an interrupted one resumes from the last finished training
-step (stripped weights are checkpointed after each step).
+step.
+
+Step checkpoints (stripped weights after each training step) live in
+``steps_dir`` (default ``OUT/steps/``) keyed by the chain of steps up to
+them (:func:`step_keys`): recipes that share a prefix share its checkpoints,
+so ``prune80-cluster16-qat`` starts from the weights ``prune-80`` produced.
 """
 
 from __future__ import annotations
@@ -49,6 +54,8 @@ from .recipe import Recipe, load_recipe
 from .registry import StepContext, technique_for
 
 VARIANT_SCHEMA_VERSION = 1
+#: bump when what a step checkpoint holds changes
+STEP_SCHEMA_VERSION = 1
 VARIANT_FILE = "variant.json"
 #: artifact kind -> file name inside the variant directory
 ARTIFACT_FILES: dict[str, str] = {"tflite": "model.tflite", "onnx": "model.onnx",
@@ -93,12 +100,15 @@ def variant_key(recipe: Recipe, reference: Any, epochs_scale: float, max_epochs:
 
 def run_recipe(recipe: Recipe | str | Path, reference: Any, out_root: str | Path, *,
                epochs_scale: float = 1.0, max_epochs: int | None = None,
-               progress: Progress | None = None, data: Any = None) -> VariantResult:
+               progress: Progress | None = None, data: Any = None,
+               steps_dir: str | Path | None = None) -> VariantResult:
     """Run one recipe on a trained reference (``train.TrainedReference``), resumably.
 
     ``epochs_scale`` / ``max_epochs`` shrink every step's fine-tuning for quick
     runs (part of the variant hash). ``data`` may pass the reference's
-    prepared splits to avoid preparing them once per recipe.
+    prepared splits to avoid preparing them once per recipe. ``steps_dir``
+    holds the step checkpoints, keyed by chain prefix and shared by every
+    recipe run with the same one (default ``OUT/steps``).
     """
     recipe_path = None
     if not isinstance(recipe, Recipe):
@@ -121,7 +131,9 @@ def run_recipe(recipe: Recipe | str | Path, reference: Any, out_root: str | Path
         t0 = time.perf_counter()
         data = data if data is not None else reference.data()
         with progress.stage(f"compress {recipe.name}"):
-            model, claims, steps = _apply_steps(recipe, reference, data, vdir, epochs_scale, max_epochs, progress)
+            steps_root = Path(steps_dir) if steps_dir is not None else Path(out_root) / "steps"
+            model, claims, steps = _apply_steps(recipe, reference, data, steps_root, epochs_scale,
+                                                max_epochs, progress)
             result = _export_and_measure(recipe, recipe_path, model, claims, steps, data, reference, vdir,
                                          key, epochs_scale, t0)
         atomic_write_json(vdir / VARIANT_FILE, _record(result))
@@ -156,9 +168,33 @@ def load_variant(directory: str | Path) -> VariantResult:
 
 # --------------------------------------------------------------------------- steps
 
-def _apply_steps(recipe: Recipe, reference: Any, data: Any, vdir: Path, epochs_scale: float,
+def step_keys(recipe: Recipe, reference: Any, epochs_scale: float, max_epochs: int | None) -> list[str]:
+    """One key per step: the hash of the chain up to and including it.
+
+    Two recipes that start with the same steps (``prune-80`` and
+    ``prune80-cluster16``) get the same keys for those steps, so the second
+    one loads the first one's checkpoint instead of training it again. The
+    key covers what determines the weights after the step: the reference
+    weights, the data, every step config so far, the epoch scaling, the
+    batch-norm recalibration switch and the package version.
+    """
+    keys, chain = [], []
+    for step in recipe.steps:
+        chain.append(step.model_dump(mode="json"))
+        keys.append(content_hash("step", STEP_SCHEMA_VERSION, chain, reference.weights_sha256,
+                                 reference.record.get("data_fingerprint"), __version__,
+                                 float(epochs_scale), max_epochs, recipe.recalibrate_batchnorm))
+    return keys
+
+
+def step_checkpoint(steps_dir: Path, step: Any, key: str) -> Path:
+    return steps_dir / f"{step.type}-{key}.weights.h5"
+
+
+def _apply_steps(recipe: Recipe, reference: Any, data: Any, steps_dir: Path, epochs_scale: float,
                  max_epochs: int | None, progress: Progress):
-    """Apply every step in order; resume from per-step weight checkpoints."""
+    """Apply every step in order, starting after the longest chain prefix already checkpointed."""
+    from ..tf_env import seed_everything
     from ..train import TrainConfig, fit
 
     def fit_fn(model, *, epochs, learning_rate, batch_size, callbacks=()):
@@ -167,32 +203,56 @@ def _apply_steps(recipe: Recipe, reference: Any, data: Any, vdir: Path, epochs_s
 
     ctx = StepContext(fit=fit_fn, train_size=len(data.train.y), epochs_scale=epochs_scale,
                       max_epochs=max_epochs)
+    keys = step_keys(recipe, reference, epochs_scale, max_epochs)
     model = reference.fresh_model()
+    done = _resume(model, recipe, keys, steps_dir, progress)
     claims: list[Claim] = []
     steps: list[dict[str, Any]] = []
-    for i, step in enumerate(recipe.steps, start=1):
+    for i, (step, key) in enumerate(zip(recipe.steps, keys, strict=True), start=1):
         tech = technique_for(step)
         claims += tech.claims(step, model)
         epochs = ctx.epochs(step.finetune) if hasattr(step, "finetune") else 0
-        steps.append({"type": step.type, "epochs": epochs})
-        ckpt = vdir / "steps" / f"{i}-{step.type}.weights.h5"
-        if ckpt.is_file() and getattr(tech, "checkpointable", True):
-            try:
-                model.load_weights(str(ckpt))
-                progress.info(f"{recipe.name}: step {i} ({step.type}) resumed from {ckpt.name}")
-                continue
-            except Exception as e:  # noqa: BLE001  (h5py / Keras errors on a damaged file: retrain)
-                progress.info(f"{recipe.name}: checkpoint {ckpt.name} unreadable ({e}); training again")
-                ckpt.unlink()
+        steps.append({"type": step.type, "epochs": epochs, "key": key, "reused": i <= done})
+        if i <= done:
+            continue
         if epochs:
             progress.info(f"{recipe.name}: step {i} ({step.type}), {epochs} fine-tuning epoch(s)")
+        seed_everything(i)  # wrap-time randomness (cluster init) must not depend on what ran before
         model = tech.strip(tech.apply(model, step, ctx))
         if epochs and getattr(tech, "checkpointable", True):
             if recipe.recalibrate_batchnorm:
                 recalibrate_batchnorm(model, data.train.x)
-            with atomic_path(ckpt) as tmp:
+            with atomic_path(step_checkpoint(steps_dir, step, key)) as tmp:
                 model.save_weights(str(tmp))
     return model, claims, steps
+
+
+def _resume(model: Any, recipe: Recipe, keys: list[str], steps_dir: Path, progress: Progress) -> int:
+    """Load the latest checkpointed step into ``model``; the number of steps it covers (0 = none).
+
+    Only a run of checkpointable steps from the start can be resumed (a QAT
+    model's weights do not fit the plain model). A damaged checkpoint is
+    removed and the next earlier one tried.
+    """
+    prefix = 0
+    for step in recipe.steps:
+        if not getattr(technique_for(step), "checkpointable", True):
+            break
+        prefix += 1
+    for i in range(prefix, 0, -1):
+        step = recipe.steps[i - 1]
+        ckpt = step_checkpoint(steps_dir, step, keys[i - 1])
+        if not ckpt.is_file():
+            continue
+        try:
+            model.load_weights(str(ckpt))
+        except Exception as e:  # noqa: BLE001  (h5py / Keras errors on a damaged file: retrain)
+            progress.info(f"{recipe.name}: checkpoint {ckpt.name} unreadable ({e}); training again")
+            ckpt.unlink(missing_ok=True)
+            continue
+        progress.info(f"{recipe.name}: steps 1-{i} resumed from {ckpt.name}")
+        return i
+    return 0
 
 
 # --------------------------------------------------------------------------- export + measure
@@ -273,10 +333,9 @@ def _record(result: VariantResult) -> dict[str, Any]:
 
 
 def _clear(vdir: Path) -> None:
-    """Remove a corrupted variant's outputs, keeping the lock we hold and the step
-    checkpoints (an unreadable checkpoint is retrained when it is loaded)."""
+    """Remove a corrupted variant's outputs, keeping the lock we hold."""
     for p in vdir.iterdir():
-        if p.name in (".lock", "steps"):
+        if p.name == ".lock":
             continue
         if p.is_dir():
             shutil.rmtree(p)
