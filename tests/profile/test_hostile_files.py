@@ -123,3 +123,18 @@ def test_tflm_arena_orders_of_magnitude_below_the_plan_is_not_a_fit(tmp_path):
     agreeing = static.model_copy(update={"peak_ram_bytes": 2000, "tflm": arena})
     ram = Budget.from_hardware(hw).is_satisfied_by(agreeing, None).check("ram")
     assert ram.ok and "measured by TFLite Micro" in ram.reason
+
+
+def test_onnx_names_that_are_not_utf8_are_one_error(tmp_path, capsys):
+    """Found by the fuzz suite: protobuf returns such a name as bytes; a record then failed."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"], name="conv_ok")], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])])
+    data = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]).SerializeToString()
+    path = tmp_path / "m.onnx"
+    path.write_bytes(data.replace(b"conv_ok", b"conv\xff\xffk"))
+    assert main(["profile", str(path)]) == 2
+    assert "not UTF-8" in capsys.readouterr().err

@@ -99,7 +99,18 @@ def _load(path: Path, data: bytes) -> Any:
     if model.ir_version <= 0 or not model.opset_import or not model.graph.node:
         raise ProfileError("neither a TFLite flatbuffer nor an ONNX model "
                            "(no ir_version / opset / nodes)", path=path)
+    _check_text(path, model)
     return model
+
+
+def _check_text(path: Path, model: Any) -> None:
+    """Protobuf hands back a name that is not UTF-8 as bytes; refuse it here, not deep in a record."""
+    g = model.graph
+    names = [n for node in g.node for n in (node.name, node.op_type, node.domain, *node.input, *node.output)]
+    names += [v.name for v in (*g.input, *g.output, *g.value_info, *g.initializer)]
+    names += [a.name for node in g.node for a in node.attribute]
+    if any(isinstance(n, bytes) for n in names):
+        raise ProfileError("corrupt ONNX file: a node or tensor name is not UTF-8 text", path=path)
 
 
 class _Builder:
