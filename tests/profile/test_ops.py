@@ -127,3 +127,12 @@ def test_a_real_svdf_model_counts_its_feature_and_time_products(tmp_path, batch,
     assert svdf.op == "SVDF" and svdf.macs == batch * filters * (16 + memory)
     assert svdf.params == filters * 16 + filters * memory + units  # feature, time, bias
     assert tflm.arena_usage(path).total_bytes > 0  # the file is one TFLite Micro runs
+
+
+def test_tflite_bidirectional_lstm_counts_both_directions():
+    t, feat, c = 4, 3, 5
+    x = {0: _tensor(0, (1, t, feat), False)}
+    fw = {k: _tensor(k, (c, feat) if k < 5 else (c, c)) for k in range(1, 9)}
+    bw = {k + 17: _tensor(k + 17, (c, feat) if k < 5 else (c, c)) for k in range(1, 9)}
+    attrs = tflite_reader._recurrent_attrs("BIDIRECTIONAL_SEQUENCE_LSTM", {**x, **fw, **bw})
+    assert attrs["steps"] * attrs["matrix_elements"] == 2 * t * 4 * c * (feat + c)

@@ -58,6 +58,7 @@ CANONICAL: dict[str, str] = {
     "Sum": "AddN", "Mod": "Mod", "Sign": "Sign", "LpNormalization": "L2Norm", "LRN": "LRN",
     "LpPool": "LpPool", "TopK": "TopK", "GatherND": "GatherND", "OneHot": "OneHot",
     "NonZero": "NonZero", "Size": "Shape", "Erf": "Erf", "Softplus": "Softplus", "Selu": "Selu",
+    "ScatterND": "ScatterND",
 }
 
 #: Quantized operators: the positions of their operands (activation or stored weight);

@@ -89,7 +89,7 @@ OPS: Mapping[str, OpSpec] = {
     # data movement
     **_specs("none", "elementwise",
              "Pad Transpose Split Tile Resize SpaceToDepth DepthToSpace BroadcastTo Fill GatherND "
-             "OneHot NonZero"),
+             "ScatterND OneHot NonZero"),
     # shape arithmetic of a dynamic-batch reshape (also data movement on real tensors)
     **_specs("none", "elementwise", "StridedSlice Cast Range", role="shape"),
     **_specs("none", "elementwise", "Gather", const_inputs="data", role="shape"),

@@ -42,6 +42,7 @@ CANONICAL: dict[str, str] = {
     "FULLY_CONNECTED": "FullyConnected", "BATCH_MATMUL": "MatMul",
     "UNIDIRECTIONAL_SEQUENCE_LSTM": "LSTM", "LSTM": "LSTM",
     "UNIDIRECTIONAL_SEQUENCE_RNN": "RNN", "RNN": "RNN", "SVDF": "SVDF",
+    "BIDIRECTIONAL_SEQUENCE_LSTM": "LSTM", "BIDIRECTIONAL_SEQUENCE_RNN": "RNN",
     "AVERAGE_POOL_2D": "AveragePool2D", "MAX_POOL_2D": "MaxPool2D",
     "MEAN": "Mean", "SUM": "ReduceSum", "REDUCE_MAX": "ReduceMax", "REDUCE_MIN": "ReduceMin",
     "REDUCE_PROD": "ReduceProd", "SOFTMAX": "Softmax", "LOG_SOFTMAX": "LogSoftmax",
@@ -72,6 +73,7 @@ CANONICAL: dict[str, str] = {
     "REVERSE_V2": "Reverse", "ZEROS_LIKE": "ZerosLike", "SPACE_TO_BATCH_ND": "SpaceToBatch",
     "BATCH_TO_SPACE_ND": "SpaceToBatch", "RANK": "Shape", "VAR_HANDLE": "Variable",
     "READ_VARIABLE": "Variable", "ASSIGN_VARIABLE": "Variable", "CALL_ONCE": "Variable",
+    "REDUCE_ANY": "ReduceMax", "REDUCE_ALL": "ReduceMin", "SCATTER_ND": "ScatterND",
 }
 
 _POOLS = ("AVERAGE_POOL_2D", "MAX_POOL_2D", "L2_POOL_2D")
@@ -79,8 +81,11 @@ _POOLS = ("AVERAGE_POOL_2D", "MAX_POOL_2D", "L2_POOL_2D")
 #: output shape comes first).
 _SHAPE_INPUTS: dict[str, tuple[int, ...]] = {"TRANSPOSE_CONV": (0,)}
 #: Recurrent ops: (input positions of their gate matrices, whether the input is a sequence).
-#: LSTM: input->gate 1-4, recurrent->gate 5-8, projection 16; RNN: 1, 2; SVDF: feature 1, time 2.
+#: LSTM: input->gate 1-4, recurrent->gate 5-8, projection 16; RNN: 1, 2; SVDF: feature 1, time 2;
+#: bidirectional ops: the forward then the backward set (auxiliary inputs not counted).
 _RECURRENT: dict[str, tuple[tuple[int, ...], bool]] = {
+    "BIDIRECTIONAL_SEQUENCE_LSTM": ((*range(1, 9), 16, *range(18, 26), 33), True),
+    "BIDIRECTIONAL_SEQUENCE_RNN": ((1, 2, 5, 6), True),
     "UNIDIRECTIONAL_SEQUENCE_LSTM": ((1, 2, 3, 4, 5, 6, 7, 8, 16), True),
     "LSTM": ((1, 2, 3, 4, 5, 6, 7, 8, 16), False),
     "UNIDIRECTIONAL_SEQUENCE_RNN": ((1, 2), True), "RNN": ((1, 2), False),
