@@ -111,6 +111,8 @@ def _print_table(profile: Any) -> None:
 
 
 def _print_totals(p: Any) -> None:
+    from ..profile.persistent import STATED_ERROR as ARENA_STATED_ERROR
+
     rows: list[tuple[str, str]] = [
         ("file", f"{p.path} ({p.format})"),
         ("input shapes", ", ".join("x".join(map(str, s)) for s in p.input_shapes)),
@@ -122,6 +124,8 @@ def _print_totals(p: Any) -> None:
         ("constant bytes", f"{p.constant_bytes:,}"),
         ("file bytes", f"{p.file_bytes:,} (gzip -9: {p.gzip_bytes:,})"),
         ("peak RAM (plan)", f"{p.peak_ram_bytes:,} bytes of activations"),
+        ("arena estimate", f"{p.arena_estimate_bytes:,} bytes: plan + TFLite Micro's persistent "
+                              f"tail, ±{ARENA_STATED_ERROR:.0%}"),
         ("dtypes", f"weights {list(p.weight_dtypes)}, activations {list(p.activation_dtypes)}"),
     ]
     if p.unknown_ops:
