@@ -46,6 +46,7 @@ class Target:
     place: Callable[[Path, bytes, Path], Path] | None = None  # where the mutated bytes go
     codes: frozenset[int] = frozenset({0, 2})
     outputs: Callable[[Path], tuple[Path, tuple[str, ...]]] | None = None  # scratch -> (dir, files)
+    slow: bool = False              # seconds per case (a runtime in a child): nightly and bench only
 
 
 @dataclass

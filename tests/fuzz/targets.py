@@ -63,6 +63,8 @@ def targets(seeds: dict[str, Path]) -> list[Target]:
                    argv=lambda p, s: ["check", str(p), *HW, "--junit", str(s / "out" / "j.xml")],
                    outputs=lambda s: (s / "out", ("j.xml",))),
         ]
+    out.append(Target("profile --tflm --hw tflite_int8", "tflite", "tflite_int8", slow=True,
+                      argv=lambda p, s: ["profile", str(p), "--tflm", "--hw", "stm32h743"]))
     out += [
         Target("read_audio wav", "wav", "wav", call=_audio),
         Target("read_audio wav_stereo", "wav", "wav_stereo", call=_audio),

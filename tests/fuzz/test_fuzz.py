@@ -20,7 +20,8 @@ from .targets import known_cases, seed_bytes, targets
 
 #: Target names (fixed; the targets themselves need the session's seed files).
 NAMES = [t.name for t in targets({k: __import__("pathlib").Path(k) for k in (
-    "summary", "tflite", "tflite_int8", "built_tflite", "onnx", "keras_run")})]
+    "summary", "tflite", "tflite_int8", "built_tflite", "onnx", "keras_run")})
+    if not t.slow or FUZZ_PROFILE != "fuzz-default"]
 
 
 def _target(seeds, name):
@@ -46,6 +47,8 @@ def test_hostile_files(name, data, fuzz_seeds, fuzz_dir):
 def test_every_target_accepts_its_unmutated_seed(fuzz_seeds, fuzz_dir):
     """A target whose seed already fails would test nothing: each one reads its seed cleanly."""
     for target in targets(fuzz_seeds):
+        if target.slow and FUZZ_PROFILE == "fuzz-default":
+            continue
         seed_path, original = seed_bytes(fuzz_seeds, target.seed)
         outcome = run_case(target, seed_path, original, fresh(fuzz_dir / "seed-check"), "seed")
         assert outcome.ok, (target.name, outcome.problems)
