@@ -13,15 +13,19 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import settings
 
-_COMMON = dict(deadline=None, derandomize=False, database=None,
-               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-settings.register_profile("fuzz-default", max_examples=5, **_COMMON)
-settings.register_profile("fuzz-nightly", max_examples=300, **_COMMON)
-_loaded = getattr(settings, "_current_profile", "") or ""   # set by --hypothesis-profile
-FUZZ_PROFILE = os.environ.get("SERCOMPRESS_FUZZ_PROFILE") or (
-    _loaded if _loaded.startswith("fuzz-") else "fuzz-default")
+
+
+def fuzz_profile() -> str:
+    """$SERCOMPRESS_FUZZ_PROFILE, else a fuzz-* profile given with --hypothesis-profile, else fuzz-default.
+
+    Called when the test module is collected (after Hypothesis has read its option); the
+    profiles themselves are registered in tests/conftest.py, which pytest loads first.
+    """
+    loaded = settings.get_current_profile_name()
+    return os.environ.get("SERCOMPRESS_FUZZ_PROFILE") or (
+        loaded if loaded.startswith("fuzz-") else "fuzz-default")
 
 
 @pytest.fixture(scope="session")

@@ -13,11 +13,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from .conftest import FUZZ_PROFILE
+from .conftest import fuzz_profile
 from .harness import fresh, run_case
 from .mutate import mutate, mutations_for
 from .targets import known_cases, seed_bytes, targets
 
+FUZZ_PROFILE = fuzz_profile()
 #: Target names (fixed; the targets themselves need the session's seed files).
 NAMES = [t.name for t in targets({k: __import__("pathlib").Path(k) for k in (
     "summary", "tflite", "tflite_int8", "built_tflite", "onnx", "keras_run")})
