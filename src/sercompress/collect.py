@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .assess import ArtifactAssessment, DeviceAssessment
+from .compress.variant import VariantResult
 from .fit import ram_used
 from .profile.types import StaticProfile
 from .report.summary import (
@@ -35,7 +36,7 @@ class ArtifactRow:
     name: str
     family: str                    # reference | compressed | baseline
     recipe: str
-    variant: dict[str, Any]        # VariantResult.to_dict()
+    variant: VariantResult
     kind: str                      # "tflite" | "tflite_int8"
     assessment: ArtifactAssessment
     published: PublishedFigure | None = None
@@ -43,21 +44,20 @@ class ArtifactRow:
 
 def entry(row: ArtifactRow, relative_to: Path) -> VariantEntry:
     v, a, static = row.variant, row.assessment, row.assessment.static
-    acc = v["accuracy"].get(row.kind)
-    ver = v["verification"].get(row.kind, {})
+    acc = v.accuracy.get(row.kind)
+    ver = v.verification.get(row.kind)
     return VariantEntry(
         name=row.name, family=row.family, recipe=row.recipe,
         artifact=Artifact(path=_rel(a.path, relative_to), format="tflite", dtype=deployment_dtype(static)),
-        accuracy=Accuracy(ua=acc["ua"], wa=acc["wa"], f1=acc["f1"], confusion=acc["confusion"],
-                          classes=tuple(acc["classes"]), n=acc.get("n"), source="tflite") if acc else None,
-        sizes=Sizes(**v["sizes"][row.kind]),
+        accuracy=Accuracy(ua=acc.ua, wa=acc.wa, f1=acc.f1, confusion=acc.confusion,
+                          classes=acc.classes, n=acc.n, source="tflite") if acc else None,
+        sizes=Sizes(**v.sizes[row.kind].model_dump()),
         params=static.params, nonzero_params=static.nonzero_params, macs=static.macs,
         peak_ram_bytes=ram_used(static, None).bytes,
         host_latency=tuple(HostLatency(runtime=t.runtime, median_ms=t.median_ms, p90_ms=t.p90_ms,
                                        runs=t.runs, threads=t.threads) for t in a.host.values()),
-        verification=Verification(sparsity=ver.get("sparsity"),
-                                  max_unique_values=ver.get("max_unique_per_channel"),
-                                  passed=ver.get("ok"), notes=tuple(ver.get("problems", ()))),
+        verification=Verification(sparsity=ver.sparsity, max_unique_values=ver.max_unique_per_channel,
+                                  passed=ver.ok, notes=ver.problems) if ver else Verification(),
         fits=tuple(_profile_fit(d) for d in a.devices.values()),
         layers=tuple(LayerFigure(name=layer.name or f"{layer.op}_{layer.index}", op=layer.op,
                                  macs=layer.macs, ram_bytes=layer.activation_bytes)
@@ -132,9 +132,9 @@ def _profile_fit(d: DeviceAssessment) -> ProfileFit:
     )
 
 
-def _onnx_note(variant: dict[str, Any], kind: str) -> str | None:
-    if kind == "tflite" and variant.get("onnx_error"):
-        return f"no ONNX export: {variant['onnx_error']}"
+def _onnx_note(variant: VariantResult, kind: str) -> str | None:
+    if kind == "tflite" and variant.onnx_error:
+        return f"no ONNX export: {variant.onnx_error}"
     return None
 
 

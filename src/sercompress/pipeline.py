@@ -119,12 +119,11 @@ def _variant(recipe_path: Path, reference: Any, out: Path, config: RunConfig, da
 
 
 def _rows(result: Any, family: str, name: str | None = None, published_figure: Any = None) -> list[ArtifactRow]:
-    d = result.to_dict()
     base = name or result.name
     rows = []
     for kind, suffix in (("tflite", ""), ("tflite_int8", "+int8")):
         if kind in result.artifacts:
-            rows.append(ArtifactRow(f"{base}{suffix}", family, result.name, d, kind, None,  # type: ignore[arg-type]
+            rows.append(ArtifactRow(f"{base}{suffix}", family, result.name, result, kind, None,  # type: ignore[arg-type]
                                     published_figure))
     return rows
 
@@ -150,7 +149,7 @@ def _baseline_rows(path: Path, config: RunConfig, out: Path, progress: Progress,
                           progress, failures)
         if result is not None:
             name = spec.name if recipe == "float32" else f"{spec.name}+int8"
-            rows += [ArtifactRow(name, "baseline", spec.model, result.to_dict(), "tflite", None,  # type: ignore[arg-type]
+            rows += [ArtifactRow(name, "baseline", spec.model, result, "tflite", None,  # type: ignore[arg-type]
                                  published(spec))]
     return rows
 
@@ -158,7 +157,7 @@ def _baseline_rows(path: Path, config: RunConfig, out: Path, progress: Progress,
 def _assess(row: ArtifactRow, hw: list[Any], config: RunConfig, out: Path) -> ArtifactRow:
     from .assess import assess_artifact
 
-    artifacts = row.variant["artifacts"]
+    artifacts = row.variant.paths
     onnx = artifacts.get("onnx") if row.kind == "tflite" else None
     a = assess_artifact(artifacts[row.kind], hw, onnx_path=onnx, runs=config.profiles.host_runs,
                         warmup=config.profiles.host_warmup, tflm=config.profiles.tflm,

@@ -57,22 +57,23 @@ def test_variant_has_files_figures_and_a_record(pruned_variant):
     result, path = pruned_variant
     assert result.directory.name.startswith("tiny-prune-") and result.recipe_path == str(path)
     assert set(result.artifacts) == {"tflite", "onnx", "tflite_int8"}
-    assert all(p.is_file() and p.parent == result.directory for p in result.artifacts.values())
+    assert all(p.is_file() and p.parent == result.directory for p in result.paths.values())
     assert (result.directory / "DONE").is_file()
     # accuracy measured on both TFLite files; parity on all three; float export agrees
     assert set(result.accuracy) >= {"tflite", "tflite_int8"}
-    assert result.parity["tflite"]["top1_agreement"] >= 0.99
-    assert result.parity["onnx"]["top1_agreement"] >= 0.99
+    assert result.parity["tflite"].top1_agreement >= 0.99
+    assert result.parity["onnx"].top1_agreement >= 0.99
     # the files show the pruning; the int8 form is integer
-    assert result.verification["tflite"]["checks"][0]["sparsity"] >= 0.74
-    assert result.verification["tflite_int8"]["weight_dtypes"] == ["int8"]
+    assert result.verification["tflite"].checks[0].sparsity >= 0.74
+    assert result.verification["tflite_int8"].weight_dtypes == ("int8",)
     sizes = result.sizes["tflite"]
-    assert 0 < sizes["gzip_bytes"] < sizes["file_bytes"]
-    assert result.sizes["tflite_int8"]["file_bytes"] < sizes["file_bytes"]
-    assert [(s["type"], s["epochs"], s["reused"]) for s in result.steps] == [("prune", 1, False)]
+    assert 0 < sizes.gzip_bytes < sizes.file_bytes
+    assert result.sizes["tflite_int8"].file_bytes < sizes.file_bytes
+    assert [(s.type, s.epochs, s.reused) for s in result.steps] == [("prune", 1, False)]
     record = json.loads((result.directory / "variant.json").read_text())
     assert record["artifact_sha256"] == result.artifact_sha256
-    assert load_variant(result.directory).to_dict() == result.to_dict()
+    assert record["schema_version"] == 2 and "directory" not in record
+    assert load_variant(result.directory) == result  # the stored record is the returned one
 
 
 def test_rerun_reuses_finished_variant(pruned_variant, reference):
@@ -80,7 +81,7 @@ def test_rerun_reuses_finished_variant(pruned_variant, reference):
     progress, log = quiet()
     again = run_recipe(path, reference, result.directory.parent, progress=progress)
     assert "reused" in log.getvalue() and "fine-tuning" not in log.getvalue()
-    assert again.to_dict() == result.to_dict()
+    assert again == result
 
 
 def test_epochs_scale_changes_the_variant_directory(reference, tmp_path):
@@ -110,8 +111,8 @@ def test_recipes_share_their_prefix_with_the_same_result(pruned_variant, referen
     shared = run_recipe(chained, reference, result.directory.parent, progress=progress)
     assert "steps 1-1 resumed" in log.getvalue() and "step 1 (prune)" not in log.getvalue()
     assert "step 2 (cluster)" in log.getvalue()
-    assert [s["reused"] for s in shared.steps] == [True, False]
-    assert shared.steps[0]["key"] == result.steps[0]["key"]
+    assert [s.reused for s in shared.steps] == [True, False]
+    assert shared.steps[0].key == result.steps[0].key
     progress, log = quiet()
     alone = run_recipe(chained, reference, tmp_path / "alone", progress=progress)
     assert "step 1 (prune)" in log.getvalue()
@@ -130,7 +131,7 @@ def test_step_keys_are_chain_prefixes(reference, tmp_path):
 
 def test_corrupted_variant_is_recomputed(pruned_variant, reference):
     result, path = pruned_variant
-    result.artifacts["tflite"].write_bytes(b"TFL3 garbage")
+    result.path("tflite").write_bytes(b"TFL3 garbage")
     with pytest.raises(ArtifactError, match="sha256"):
         load_variant(result.directory)
     progress, log = quiet()
@@ -144,3 +145,15 @@ def test_corrupted_variant_is_recomputed(pruned_variant, reference):
 def test_load_variant_refuses_unfinished_directory(tmp_path):
     with pytest.raises(RunError, match="not a finished variant"):
         load_variant(tmp_path)
+
+
+def test_variant_record_of_another_version_is_recomputed_without_retraining(pruned_variant, reference):
+    result, path = pruned_variant
+    record = json.loads((result.directory / "variant.json").read_text())
+    (result.directory / "variant.json").write_text(json.dumps({**record, "schema_version": 1}))
+    with pytest.raises(RunError, match="schema version 1 is not supported"):
+        load_variant(result.directory)
+    progress, log = quiet()
+    again = run_recipe(path, reference, result.directory.parent, progress=progress)
+    assert again.directory == result.directory and "fine-tuning" not in log.getvalue()
+    assert load_variant(again.directory) == again

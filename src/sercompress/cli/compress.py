@@ -51,11 +51,11 @@ def run(args: argparse.Namespace) -> int:
             continue
         size = result.sizes[kind]
         ver = result.verification[kind]
-        print(f"{kind:12s} UA {acc['ua']:.3f}  WA {acc['wa']:.3f}  {size['file_bytes']:>10,} B  "
-              f"gzip {size['gzip_bytes']:>10,} B  sparsity {ver['sparsity']:.1%}  "
-              f"max distinct/channel {ver['max_unique_per_channel']}  {'/'.join(ver['weight_dtypes'])}")
+        print(f"{kind:12s} UA {acc.ua:.3f}  WA {acc.wa:.3f}  {size.file_bytes:>10,} B  "
+              f"gzip {size.gzip_bytes:>10,} B  sparsity {ver.sparsity:.1%}  "
+              f"max distinct/channel {ver.max_unique_per_channel}  {'/'.join(ver.weight_dtypes)}")
     for kind, par in result.parity.items():
-        print(f"parity {kind:12s} top-1 agreement {par['top1_agreement']:.1%} on {par['clips']} clips")
+        print(f"parity {kind:12s} top-1 agreement {par.top1_agreement:.1%} on {par.clips} clips")
     if result.onnx_error:
         print(f"onnx      not exported: {result.onnx_error}")
     print(f"time      {result.wall_time_s:.1f} s")

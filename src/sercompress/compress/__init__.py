@@ -25,7 +25,8 @@ from .recipe import (
                      resolve_recipe,
                      shipped_recipes,
 )
-from .runner import VariantResult, load_variant, run_recipe
+from .runner import run_recipe
+from .variant import VariantResult, load_variant
 
 __all__ = [
     "ClusterStep", "Finetune", "PruneStep", "PtqStep", "QatStep", "Recipe", "VariantResult",

@@ -24,11 +24,8 @@ so ``prune80-cluster16-qat`` starts from the weights ``prune-80`` produced.
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
-from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -37,12 +34,10 @@ import numpy as np
 from .. import __version__
 from ..errors import ArtifactError, RunError
 from ..export.verify import Claim
-from ..jsonfile import read_json
 from ..progress import Progress
 from ..storage import (
     atomic_path,
     atomic_write_bytes,
-    atomic_write_json,
     content_hash,
     directory_lock,
     is_done,
@@ -52,48 +47,26 @@ from ..storage import (
 from .batchnorm import recalibrate_batchnorm
 from .recipe import Recipe, load_recipe
 from .registry import StepContext, technique_for
+from .variant import (
+    ARTIFACT_FILES,
+    ReferenceInfo,
+    StepRecord,
+    VariantResult,
+    load_variant,
+    save_variant,
+)
 
-VARIANT_SCHEMA_VERSION = 1
 #: bump when what a step checkpoint holds changes
 STEP_SCHEMA_VERSION = 1
-VARIANT_FILE = "variant.json"
-#: artifact kind -> file name inside the variant directory
-ARTIFACT_FILES: dict[str, str] = {"tflite": "model.tflite", "onnx": "model.onnx",
-                                  "tflite_int8": "model_int8.tflite"}
-
-
-@dataclass(frozen=True)
-class VariantResult:
-    """Everything measured about one variant; what the report consumes."""
-
-    name: str
-    recipe_path: str | None
-    directory: Path
-    key: str
-    artifacts: dict[str, Path]                   # kind -> file
-    artifact_sha256: dict[str, str]
-    accuracy: dict[str, dict[str, Any]]          # tflite kind -> Metrics.to_dict() on the test split
-    parity: dict[str, dict[str, Any]]            # kind -> export.parity.Parity.to_dict()
-    verification: dict[str, dict[str, Any]]      # tflite kind -> export.verify.Verification.to_dict()
-    sizes: dict[str, dict[str, Any]]             # kind -> export.verify.Sizes.to_dict()
-    wall_time_s: float
-    onnx_error: str | None = None
-    steps: tuple[dict[str, Any], ...] = ()
-    epochs_scale: float = 1.0
-    recipe: dict[str, Any] = field(default_factory=dict)
-    reference: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["directory"] = str(self.directory)
-        d["artifacts"] = {k: str(v) for k, v in self.artifacts.items()}
-        d["steps"] = list(self.steps)
-        return d
+#: Version of what a variant's *files* depend on (part of the directory hash). The
+#: record's own format is ``variant.VARIANT_SCHEMA_VERSION``: a record of another
+#: version is recomputed in place from the step checkpoints, without retraining.
+VARIANT_KEY_VERSION = 1
 
 
 def variant_key(recipe: Recipe, reference: Any, epochs_scale: float, max_epochs: int | None) -> str:
     """Hash of everything that determines a variant's files and figures."""
-    return content_hash("variant", VARIANT_SCHEMA_VERSION, recipe.model_dump(mode="json"),
+    return content_hash("variant", VARIANT_KEY_VERSION, recipe.model_dump(mode="json"),
                         reference.weights_sha256, reference.record.get("data_fingerprint"),
                         __version__, float(epochs_scale), max_epochs)
 
@@ -136,34 +109,10 @@ def run_recipe(recipe: Recipe | str | Path, reference: Any, out_root: str | Path
                                                 max_epochs, progress)
             result = _export_and_measure(recipe, recipe_path, model, claims, steps, data, reference, vdir,
                                          key, epochs_scale, t0)
-        atomic_write_json(vdir / VARIANT_FILE, _record(result))
+        save_variant(result)
         mark_done(vdir, {"key": key})
         _log(result, progress)
         return result
-
-
-def load_variant(directory: str | Path) -> VariantResult:
-    """Load a finished variant directory, checking every artifact against its recorded hash."""
-    directory = Path(directory)
-    path = directory / VARIANT_FILE
-    if not is_done(directory) or not path.is_file():
-        raise RunError("not a finished variant directory (no DONE marker or variant.json)", path=directory)
-    rec = read_json(path, RunError)
-    if not isinstance(rec, dict) or rec.get("schema_version") != VARIANT_SCHEMA_VERSION:
-        raise RunError(f"variant schema {rec.get('schema_version')} is not {VARIANT_SCHEMA_VERSION}", path=path)
-    artifacts = {kind: directory / name for kind, name in rec["artifacts"].items()}
-    for kind, file in artifacts.items():
-        if not file.is_file():
-            raise ArtifactError("artifact listed in variant.json is missing", path=file)
-        if sha256_file(file) != rec["artifact_sha256"][kind]:
-            raise ArtifactError("artifact does not match the sha256 recorded in variant.json", path=file)
-    return VariantResult(
-        name=rec["name"], recipe_path=rec.get("recipe_path"), directory=directory, key=rec["key"],
-        artifacts=artifacts, artifact_sha256=rec["artifact_sha256"], accuracy=rec["accuracy"],
-        parity=rec["parity"], verification=rec["verification"], sizes=rec["sizes"],
-        wall_time_s=rec["wall_time_s"], onnx_error=rec.get("onnx_error"), steps=tuple(rec.get("steps", ())),
-        epochs_scale=rec.get("epochs_scale", 1.0), recipe=rec.get("recipe", {}),
-        reference=rec.get("reference", {}))
 
 
 # --------------------------------------------------------------------------- steps
@@ -207,12 +156,12 @@ def _apply_steps(recipe: Recipe, reference: Any, data: Any, steps_dir: Path, epo
     model = reference.fresh_model()
     done = _resume(model, recipe, keys, steps_dir, progress)
     claims: list[Claim] = []
-    steps: list[dict[str, Any]] = []
+    steps: list[StepRecord] = []
     for i, (step, key) in enumerate(zip(recipe.steps, keys, strict=True), start=1):
         tech = technique_for(step)
         claims += tech.claims(step, model)
         epochs = ctx.epochs(step.finetune) if hasattr(step, "finetune") else 0
-        steps.append({"type": step.type, "epochs": epochs, "key": key, "reused": i <= done})
+        steps.append(StepRecord(type=step.type, epochs=epochs, key=key, reused=i <= done))
         if i <= done:
             continue
         if epochs:
@@ -258,7 +207,7 @@ def _resume(model: Any, recipe: Recipe, keys: list[str], steps_dir: Path, progre
 # --------------------------------------------------------------------------- export + measure
 
 def _export_and_measure(recipe: Recipe, recipe_path: str | None, model: Any, claims: list[Claim],
-                        steps: list[dict[str, Any]], data: Any, reference: Any, vdir: Path, key: str,
+                        steps: list[StepRecord], data: Any, reference: Any, vdir: Path, key: str,
                         epochs_scale: float, t0: float) -> VariantResult:
     from ..export.onnx import to_onnx
     from ..export.parity import check_artifact
@@ -287,27 +236,23 @@ def _export_and_measure(recipe: Recipe, recipe_path: str | None, model: Any, cla
     parity, accuracy, verification = {}, {}, {}
     for kind, path in files.items():
         p, probs = check_artifact(keras_probs, path, x, floors[kind])
-        parity[kind] = p.to_dict()
+        parity[kind] = p
         if kind.startswith("tflite"):
-            accuracy[kind] = classification_metrics(y, probs.argmax(-1), data.classes).to_dict()
+            accuracy[kind] = classification_metrics(y, probs.argmax(-1), data.classes)
             extra = [Claim(integer_weights=True)] if kind == "tflite_int8" else []
-            verification[kind] = verify_tflite(path, [*claims, *extra]).to_dict()
-    accuracy["keras"] = classification_metrics(y, keras_probs.argmax(-1), data.classes).to_dict()
+            verification[kind] = verify_tflite(path, [*claims, *extra])
+    accuracy["keras"] = classification_metrics(y, keras_probs.argmax(-1), data.classes)
     return VariantResult(
-        name=recipe.name, recipe_path=recipe_path, directory=vdir, key=key, artifacts=files,
-        artifact_sha256={k: sha256_file(p) for k, p in files.items()}, accuracy=_plain(accuracy),
-        parity=_plain(parity), verification=_plain(verification),
-        sizes=_plain({k: artifact_sizes(p).to_dict() for k, p in files.items()}),
+        name=recipe.name, recipe_path=recipe_path, directory=vdir, key=key,
+        artifacts={k: p.name for k, p in files.items()},
+        artifact_sha256={k: sha256_file(p) for k, p in files.items()}, accuracy=accuracy,
+        parity=parity, verification=verification,
+        sizes={k: artifact_sizes(p) for k, p in files.items()},
         wall_time_s=round(time.perf_counter() - t0, 2), onnx_error=onnx_error, steps=tuple(steps),
-        epochs_scale=epochs_scale, recipe=recipe.model_dump(mode="json"),
-        reference={"run_dir": str(reference.run_dir), "weights_sha256": reference.weights_sha256,
-                   "data_fingerprint": reference.record.get("data_fingerprint"),
-                   "keras_test_ua": reference.metrics.ua})
-
-
-def _plain(obj: Any) -> Any:
-    """JSON-normal form (tuples -> lists), so a loaded variant equals the computed one."""
-    return json.loads(json.dumps(obj, default=str))
+        epochs_scale=epochs_scale, recipe=recipe,
+        reference=ReferenceInfo(run_dir=str(reference.run_dir), weights_sha256=reference.weights_sha256,
+                                data_fingerprint=reference.record.get("data_fingerprint"),
+                                keras_test_ua=reference.metrics.ua))
 
 
 def representative(x: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
@@ -324,14 +269,6 @@ def _parity_floors(recipe: Recipe) -> dict[str, float]:
     return {"tflite": f if main_float else q, "onnx": q if recipe.has_qat else f, "tflite_int8": q}
 
 
-def _record(result: VariantResult) -> dict[str, Any]:
-    rec = result.to_dict()
-    rec["artifacts"] = {k: p.name for k, p in result.artifacts.items()}
-    rec["directory"] = result.directory.name
-    return {"schema_version": VARIANT_SCHEMA_VERSION, **rec, "package_version": __version__,
-            "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-
-
 def _clear(vdir: Path) -> None:
     """Remove a corrupted variant's outputs, keeping the lock we hold."""
     for p in vdir.iterdir():
@@ -344,8 +281,6 @@ def _clear(vdir: Path) -> None:
 
 
 def _log(result: VariantResult, progress: Progress) -> None:
-    main = result.accuracy.get("tflite", {})
-    size = result.sizes.get("tflite", {})
-    progress.info(f"{result.name}: TFLite UA {main.get('ua', float('nan')):.3f} WA "
-                  f"{main.get('wa', float('nan')):.3f}; {size.get('file_bytes', 0):,} B "
-                  f"({size.get('gzip_bytes', 0):,} B gzip); {result.wall_time_s:.0f} s")
+    main, size = result.accuracy["tflite"], result.sizes["tflite"]
+    progress.info(f"{result.name}: TFLite UA {main.ua:.3f} WA {main.wa:.3f}; {size.file_bytes:,} B "
+                  f"({size.gzip_bytes:,} B gzip); {result.wall_time_s:.0f} s")

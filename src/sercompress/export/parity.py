@@ -10,30 +10,14 @@ file must never become a row in a report.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import ArtifactError
+from .types import Parity
 
 FLOAT_MIN_AGREEMENT = 0.99
-
-
-@dataclass(frozen=True)
-class Parity:
-    artifact: str
-    clips: int
-    top1_agreement: float
-    max_abs_diff: float  # on class probabilities
-    min_agreement: float
-
-    @property
-    def ok(self) -> bool:
-        return self.top1_agreement >= self.min_agreement
-
-    def to_dict(self) -> dict:
-        return {**asdict(self), "ok": self.ok}
 
 
 def compare(reference: np.ndarray, candidate: np.ndarray, *, artifact: str | Path,
@@ -45,7 +29,8 @@ def compare(reference: np.ndarray, candidate: np.ndarray, *, artifact: str | Pat
     n = len(reference)
     agree = float(np.mean(reference.argmax(-1) == candidate.argmax(-1))) if n else 1.0
     diff = float(np.max(np.abs(reference - candidate))) if n else 0.0
-    return Parity(str(artifact), n, agree, diff, float(min_agreement))
+    return Parity(artifact=str(artifact), clips=n, top1_agreement=agree, max_abs_diff=diff,
+                  min_agreement=float(min_agreement), ok=agree >= min_agreement)
 
 
 def require(parity: Parity) -> Parity:

@@ -24,102 +24,19 @@ from __future__ import annotations
 import gzip
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import ArtifactError, ProfileError
 from ..profile.ops import KERNEL_OPS
+from .types import Claim, ClaimCheck, KernelStats, Sizes, Verification
+
+__all__ = ["Claim", "KERNEL_OPS", "SPARSITY_TOLERANCE", "artifact_sizes", "check_claim",
+           "kernel_stats", "satisfies_m_by_n", "verify_tflite"]
 
 #: Allowed shortfall of measured sparsity against the target (prune-80 needs >= 79 %).
 SPARSITY_TOLERANCE = 0.01
-
-
-@dataclass(frozen=True)
-class Claim:
-    """What a variant says its file shows. ``None`` / ``False`` = no claim."""
-
-    sparsity: float | None = None
-    m_by_n: tuple[int, int] | None = None
-    clusters: int | None = None
-    integer_weights: bool = False
-    #: fraction of kernel weights stored as integers (dynamic-range files keep kernels
-    #: under the converter's 1024-element threshold in float, so "all" would be wrong)
-    min_integer_fraction: float | None = None
-    layers: tuple[str, ...] | None = None  # Keras layer names the claim covers (None = all)
-
-
-@dataclass(frozen=True)
-class KernelStats:
-    name: str
-    op: str
-    shape: tuple[int, ...]
-    dtype: str
-    size: int
-    zeros: int
-    max_unique_per_channel: int
-    m_by_n: dict[str, bool] = field(default_factory=dict)  # "2:4" -> pattern satisfied
-
-    @property
-    def sparsity(self) -> float:
-        return self.zeros / self.size if self.size else 0.0
-
-
-@dataclass(frozen=True)
-class Check:
-    """One claim against the kernels it covers."""
-
-    claim: Claim
-    kernels: int
-    sparsity: float            # zeros / weights over the covered kernels
-    max_unique_per_channel: int
-    problems: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Verification:
-    artifact: str
-    checks: tuple[Check, ...]
-    kernels: tuple[KernelStats, ...]
-    weight_dtypes: tuple[str, ...]
-
-    @property
-    def problems(self) -> tuple[str, ...]:
-        return tuple(p for c in self.checks for p in c.problems)
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-    @property
-    def sparsity(self) -> float:
-        """Zeros over all kernel weights of the file."""
-        size = sum(k.size for k in self.kernels)
-        return sum(k.zeros for k in self.kernels) / size if size else 0.0
-
-    @property
-    def max_unique_per_channel(self) -> int:
-        return max((k.max_unique_per_channel for k in self.kernels), default=0)
-
-    def to_dict(self) -> dict:
-        return {
-            "artifact": self.artifact, "ok": self.ok, "problems": list(self.problems),
-            "sparsity": self.sparsity, "max_unique_per_channel": self.max_unique_per_channel,
-            "weight_dtypes": list(self.weight_dtypes),
-            "checks": [asdict(c) for c in self.checks],
-            "kernels": [{**asdict(k), "sparsity": k.sparsity} for k in self.kernels],
-        }
-
-
-@dataclass(frozen=True)
-class Sizes:
-    file_bytes: int
-    gzip_bytes: int
-    weight_bytes_by_dtype: dict[str, int]
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def kernel_stats(name: str, op: str, kernel: np.ndarray,
@@ -130,8 +47,9 @@ def kernel_stats(name: str, op: str, kernel: np.ndarray,
     if op == "DepthwiseConv2D":  # TFLite depthwise is [1, H, W, C]: channels last
         per_channel = k.reshape(-1, k.shape[-1]).T
     unique = max((len(np.unique(row)) for row in per_channel), default=0)
+    zeros = int(k.size - np.count_nonzero(k))
     return KernelStats(name=name, op=op, shape=tuple(int(d) for d in k.shape), dtype=str(k.dtype),
-                       size=int(k.size), zeros=int(k.size - np.count_nonzero(k)),
+                       size=int(k.size), zeros=zeros, sparsity=zeros / k.size if k.size else 0.0,
                        max_unique_per_channel=int(unique),
                        m_by_n={f"{m}:{n}": satisfies_m_by_n(k, (m, n)) for m, n in patterns})
 
@@ -147,7 +65,7 @@ def satisfies_m_by_n(kernel: np.ndarray, m_by_n: tuple[int, int]) -> bool:
     return bool(np.all(np.count_nonzero(blocks, axis=-1) <= n - m))
 
 
-def check_claim(kernels: Sequence[KernelStats], claim: Claim) -> Check:
+def check_claim(kernels: Sequence[KernelStats], claim: Claim) -> ClaimCheck:
     """Compare the measured figures of the covered kernels with one claim; never raises."""
     covered = [k for k in kernels if _covered(k.name, claim.layers)]
     problems: list[str] = []
@@ -176,7 +94,8 @@ def check_claim(kernels: Sequence[KernelStats], claim: Claim) -> Check:
         if integer < claim.min_integer_fraction:
             problems.append(f"only {integer:.0%} of kernel weights are stored as integers, "
                             f"expected at least {claim.min_integer_fraction:.0%}")
-    return Check(claim, len(covered), float(sparsity), int(max_unique), tuple(problems))
+    return ClaimCheck(claim=claim, kernels=len(covered), sparsity=float(sparsity),
+                      max_unique_per_channel=int(max_unique), problems=tuple(problems))
 
 
 def satisfies_m_by_n_stats(stats: KernelStats, m_by_n: tuple[int, int]) -> bool:
@@ -190,11 +109,23 @@ def verify_tflite(path: str | Path, claims: Sequence[Claim]) -> Verification:
     kernels = [kernel_stats(name, op, data, patterns) for name, op, data in _kernels(graph)]
     if not kernels:
         raise ArtifactError("no Conv2D / FullyConnected kernels found in the file", path=path)
-    result = Verification(str(path), tuple(check_claim(kernels, c) for c in claims), tuple(kernels),
-                          tuple(sorted({k.dtype for k in kernels})))
+    result = verification(str(path), [check_claim(kernels, c) for c in claims], kernels)
     if not result.ok:
         raise ArtifactError("the file does not show its claim: " + "; ".join(result.problems), path=path)
     return result
+
+
+def verification(artifact: str, checks: Sequence[ClaimCheck],
+                 kernels: Sequence[KernelStats]) -> Verification:
+    """The record of ``checks`` on a file's ``kernels``, with its totals."""
+    problems = tuple(p for c in checks for p in c.problems)
+    size = sum(k.size for k in kernels)
+    return Verification(
+        artifact=artifact, ok=not problems, problems=problems,
+        sparsity=sum(k.zeros for k in kernels) / size if size else 0.0,
+        max_unique_per_channel=max((k.max_unique_per_channel for k in kernels), default=0),
+        weight_dtypes=tuple(sorted({k.dtype for k in kernels})), checks=tuple(checks),
+        kernels=tuple(kernels))
 
 
 def artifact_sizes(path: str | Path) -> Sizes:
@@ -211,7 +142,8 @@ def artifact_sizes(path: str | Path) -> Sizes:
                     by_dtype[t.dtype] += int(t.data.nbytes)
     else:
         by_dtype.update(_onnx_weight_bytes(path))
-    return Sizes(len(raw), len(gzip.compress(raw, compresslevel=9)), dict(sorted(by_dtype.items())))
+    return Sizes(file_bytes=len(raw), gzip_bytes=len(gzip.compress(raw, compresslevel=9)),
+                 weight_bytes_by_dtype=dict(sorted(by_dtype.items())))
 
 
 def _read(path: str | Path):
