@@ -60,7 +60,7 @@ def test_quick_run_writes_every_report_file(quick_run):
     for v in summary.variants:
         assert v.accuracy is not None and 0 <= v.accuracy.ua <= 1
         assert v.sizes.file_bytes > 0 and v.macs > 0
-        assert {f.profile for f in v.fits} == {p.name for p in summary.profiles}
+        assert {f.hardware for f in v.fits} == {p.name for p in summary.profiles}
     rows = (quick_run / "variants.csv").read_text().splitlines()
     assert len(rows) == 1 + len(summary.variants) * len(summary.profiles)
     assert "| " in (quick_run / "summary.md").read_text()

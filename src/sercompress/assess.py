@@ -26,7 +26,7 @@ from .profile.types import HostLatency, LatencyEstimate, StaticProfile
 from .records import Record, read_cached, write_record
 from .storage import content_hash, sha256_file
 
-ASSESSMENT_SCHEMA_VERSION = 2
+ASSESSMENT_SCHEMA_VERSION = 3
 
 
 class DeviceAssessment(Record):
@@ -36,15 +36,64 @@ class DeviceAssessment(Record):
     latency: LatencyEstimate
     fit: DeviceFit
 
+    # The figures of this artifact on this device, as the report shows them: the checks'.
     @property
     def fits(self) -> bool:
         return self.fit.fits
+
+    @property
+    def flash_bytes(self) -> int | None:
+        """Model + runtime flash (:func:`sercompress.fit.flash_used` + the runtime's)."""
+        return self._bytes("flash")
+
+    @property
+    def ram_bytes(self) -> int | None:
+        """Arena + runtime RAM (:func:`sercompress.fit.ram_used` + the runtime's)."""
+        return self._bytes("ram")
+
+    @property
+    def latency_ms(self) -> float | None:
+        return self.latency.ms
+
+    @property
+    def latency_source(self) -> str:
+        return self.latency.source
+
+    @property
+    def latency_low_ms(self) -> float | None:
+        """Low end of the estimate's 90 % band (None: not a banded estimate)."""
+        return self.latency.band.low_ms if self.latency.band else None
+
+    @property
+    def latency_high_ms(self) -> float | None:
+        return self.latency.band.high_ms if self.latency.band else None
+
+    @property
+    def verdict(self) -> str:
+        return self.fit.verdict
+
+    @property
+    def energy_mj(self) -> float | None:
+        return self.latency.energy_mj
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        """Why it misses, one line per failed check; empty when it fits."""
+        return self.fit.reasons
+
+    @property
+    def failed_budgets(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.fit.failures)
+
+    def _bytes(self, check: str) -> int | None:
+        value = next((c.value for c in self.fit.checks if c.name == check), None)
+        return None if value is None else int(value)
 
 
 class ArtifactAssessment(Record):
     """Everything the report needs about one file, as measured on it."""
 
-    schema_version: Literal[2] = ASSESSMENT_SCHEMA_VERSION
+    schema_version: Literal[3] = ASSESSMENT_SCHEMA_VERSION
     path: str
     sha256: str
     static: StaticProfile                       # with TFLite Micro's arena when it was run

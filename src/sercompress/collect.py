@@ -1,8 +1,9 @@
 """Collect stage results into the report's :class:`~sercompress.report.summary.Summary`.
 
 The pipeline hands over what each stage returned (variant records, artifact
-assessments, hardware profiles, baseline specs); this module only maps fields,
-so every number in the summary is one a stage measured on the exported file.
+assessments, hardware profiles, baseline specs); this module picks the records
+of one artifact and embeds them as they are, so every number in the summary is
+one a stage measured on the exported file.
 """
 
 from __future__ import annotations
@@ -15,14 +16,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from .assess import ArtifactAssessment, DeviceAssessment
+from .assess import ArtifactAssessment
 from .compress.variant import VariantResult
 from .fit import ram_used
 from .profile.types import StaticProfile
-from .report.summary import (
-    Accuracy, Artifact, FitCheck, HardwareBudget, HostLatency, LayerFigure, MachineInfo,
-    ProfileFit, PublishedFigure, Sizes, VariantEntry, Verification,
-)
+from .report.summary import Artifact, HardwareBudget, LayerFigure, MachineInfo, PublishedFigure, VariantEntry
 
 #: Packages whose versions decide the figures; recorded in every summary.
 TRACKED_PACKAGES = ("sercompress", "tensorflow", "tf-keras", "tensorflow-model-optimization", "tf2onnx",
@@ -44,21 +42,16 @@ class ArtifactRow:
 
 def entry(row: ArtifactRow, relative_to: Path) -> VariantEntry:
     v, a, static = row.variant, row.assessment, row.assessment.static
-    acc = v.accuracy.get(row.kind)
-    ver = v.verification.get(row.kind)
     return VariantEntry(
         name=row.name, family=row.family, recipe=row.recipe,
         artifact=Artifact(path=_rel(a.path, relative_to), format="tflite", dtype=deployment_dtype(static)),
-        accuracy=Accuracy(ua=acc.ua, wa=acc.wa, f1=acc.f1, confusion=acc.confusion,
-                          classes=acc.classes, n=acc.n, source="tflite") if acc else None,
-        sizes=Sizes(**v.sizes[row.kind].model_dump()),
+        accuracy=v.accuracy.get(row.kind),
+        sizes=v.sizes[row.kind],  # type: ignore[index]
         params=static.params, nonzero_params=static.nonzero_params, macs=static.macs,
         peak_ram_bytes=ram_used(static, None).bytes,
-        host_latency=tuple(HostLatency(runtime=t.runtime, median_ms=t.median_ms, p90_ms=t.p90_ms,
-                                       runs=t.runs, threads=t.threads) for t in a.host.values()),
-        verification=Verification(sparsity=ver.sparsity, max_unique_values=ver.max_unique_per_channel,
-                                  passed=ver.ok, notes=ver.problems) if ver else Verification(),
-        fits=tuple(_profile_fit(d) for d in a.devices.values()),
+        host_latency=tuple(a.host.values()),
+        verification=v.verification.get(row.kind),  # type: ignore[call-overload]
+        fits=tuple(a.devices.values()),
         layers=tuple(LayerFigure(name=layer.name or f"{layer.op}_{layer.index}", op=layer.op,
                                  macs=layer.macs, ram_bytes=layer.activation_bytes)
                      for layer in static.layers),
@@ -114,32 +107,10 @@ def published(spec: Any) -> PublishedFigure:
                            metric=spec.reported.metric, value=spec.reported.value, corpus=spec.reported.corpus)
 
 
-def _profile_fit(d: DeviceAssessment) -> ProfileFit:
-    checks = {c.name: c for c in d.fit.checks}
-    return ProfileFit(
-        profile=d.hardware, fits=d.fits,
-        flash_bytes=_int(checks["flash"].value), ram_bytes=_int(checks["ram"].value),
-        latency_ms=d.latency.ms, latency_source=d.latency.source,
-        latency_low_ms=d.latency.band.low_ms if d.latency.band else None,
-        latency_high_ms=d.latency.band.high_ms if d.latency.band else None,
-        latency_band=d.latency.band.basis if d.latency.band else "",
-        verdict=d.fit.verdict, energy_mj=d.latency.energy_mj,
-        energy_low_mj=band[0] if (band := d.latency.energy_band_mj) else None,
-        energy_high_mj=band[1] if band else None,
-        reasons=d.fit.reasons,
-        checks=tuple(FitCheck(name=c.name, ok=c.ok, value=c.value, limit=c.limit,
-                              margin=c.margin, reason=c.reason) for c in d.fit.checks),
-    )
-
-
 def _onnx_note(variant: VariantResult, kind: str) -> str | None:
     if kind == "tflite" and variant.onnx_error:
         return f"no ONNX export: {variant.onnx_error}"
     return None
-
-
-def _int(x: Any) -> int | None:
-    return None if x is None else int(x)
 
 
 def _rel(path: str, root: Path) -> str:

@@ -17,14 +17,14 @@ recall of the true class).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
+from .records import Record
 
-@dataclass(frozen=True)
-class Metrics:
+
+class Metrics(Record):
     """Figures of one model on one split. Fractions in [0, 1]."""
 
     ua: float  # unweighted accuracy: mean recall over classes present in y_true
@@ -37,25 +37,12 @@ class Metrics:
     absent_classes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["classes"] = list(self.classes)
-        d["recall"] = list(self.recall)
-        d["absent_classes"] = list(self.absent_classes)
-        return d
+        return self.model_dump(mode="json")
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Metrics:
         """Inverse of :meth:`to_dict`; extra keys (e.g. ``split``) are ignored."""
-        return cls(
-            ua=float(d["ua"]),
-            wa=float(d["wa"]),
-            f1=float(d["f1"]),
-            confusion=[[int(v) for v in row] for row in d["confusion"]],
-            classes=tuple(str(c) for c in d["classes"]),
-            n=int(d["n"]),
-            recall=tuple(None if r is None else float(r) for r in d["recall"]),
-            absent_classes=tuple(str(c) for c in d.get("absent_classes", ())),
-        )
+        return cls.model_validate({k: v for k, v in d.items() if k in cls.model_fields})
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:

@@ -14,13 +14,13 @@ the caller recomputes): a record is never half-understood.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TypeVar
 
 from pydantic import ValidationError
 
 from .errors import SercompressError
+from .jsonfile import read_json
 from .storage import atomic_write_text
 from .tomlconfig import FrozenModel, validation_message
 
@@ -41,15 +41,7 @@ def write_record(path: str | Path, record: FrozenModel) -> Path:
 def read_record(path: str | Path, model: type[R], *, version: int,
                 error: type[SercompressError] = SercompressError, what: str = "record") -> R:
     """Read and validate ``path`` as ``model``; any other ``schema_version`` is ``error``."""
-    path = Path(path)
-    if not path.is_file():
-        raise error(f"{what} not found", path=path)
-    if path.stat().st_size > MAX_RECORD_BYTES:
-        raise error(f"{what} is larger than {MAX_RECORD_BYTES} bytes", path=path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise error(f"unreadable {what}: {e}", path=path) from None
+    data = read_json(path, error, MAX_RECORD_BYTES)  # size, syntax, depth: one clear error
     check_version(data, version, path, error, what)
     try:
         return model.model_validate(data)
@@ -67,7 +59,8 @@ def read_cached(path: str | Path, model: type[R], *, version: int) -> R | None:
 
 
 def check_version(data: object, version: int, path: str | Path | None,
-                  error: type[SercompressError] = SercompressError, what: str = "record") -> None:
+                  error: type[SercompressError] = SercompressError, what: str = "record",
+                  hint: str = "Re-run the stage that wrote it.") -> None:
     """Refuse anything but ``version`` before field validation talks about fields."""
     if not isinstance(data, dict):
         raise error(f"{what}: top level must be a JSON object", path=path)
@@ -76,5 +69,5 @@ def check_version(data: object, version: int, path: str | Path | None,
     found = data["schema_version"]
     if found != version or isinstance(found, bool):
         raise error(f"{what} schema version {found!r} is not supported; this sercompress reads "
-                    f"version {version}. Re-run the stage that wrote it.", path=path,
+                    f"version {version}. {hint}", path=path,
                     key="schema_version")

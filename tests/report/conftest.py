@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import pytest
 
+from sercompress.assess import DeviceAssessment
+from sercompress.export.types import Sizes, Verification
+from sercompress.fit import Check, DeviceFit
+from sercompress.metrics import Metrics
+from sercompress.profile.types import HostLatency, LatencyEstimate
 from sercompress.report.summary import (
-    Accuracy,
     Artifact,
-    FitCheck,
     HardwareBudget,
-    HostLatency,
     LayerFigure,
     MachineInfo,
-    ProfileFit,
     PublishedFigure,
     RunInfo,
-    Sizes,
     Summary,
     VariantEntry,
-    Verification,
 )
 
 CLASSES = ("angry", "happy", "neutral", "sad")
@@ -28,18 +27,39 @@ PROFILES = (
 )
 
 
-def check(name: str, value: float, limit: float | None) -> FitCheck:
+def check(name: str, value: float, limit: float | None) -> Check:
+    unit = "ms" if name == "latency" else "bytes"
     if limit is None:  # no limit: always satisfied
-        return FitCheck(name=name, ok=True, value=value)
-    return FitCheck(name=name, ok=value <= limit, value=value, limit=limit, margin=limit - value)
+        return Check(name=name, ok=True, value=value, limit=None, margin=None, unit=unit, reason="no limit")
+    ok = value <= limit
+    return Check(name=name, ok=ok, value=value, limit=limit, margin=limit - value, unit=unit,
+                 reason="within" if ok else f"{value:g} > {limit:g}")
 
 
-def fit(profile: HardwareBudget, flash: int, ram: int, latency: float) -> ProfileFit:
+def device(name: str, checks: tuple[Check, ...], latency: float | None,
+           source: str = "estimated") -> DeviceAssessment:
+    """One artifact on one device, as the assessment records it."""
+    return DeviceAssessment(
+        hardware=name,
+        latency=LatencyEstimate(hardware=name, source=source, ms=latency, cycles=None, reason="test"),
+        fit=DeviceFit(artifact="m.tflite", hardware=name, fits=all(c.ok for c in checks), checks=checks))
+
+
+def fit(profile: HardwareBudget, flash: int, ram: int, latency: float) -> DeviceAssessment:
     checks = (check("flash", flash, profile.flash_bytes), check("ram", ram, profile.ram_bytes),
               check("latency", latency, profile.latency_ms))
-    reasons = tuple(f"{c.name}: {c.value:g} > {c.limit:g}" for c in checks if not c.ok)
-    return ProfileFit(profile=profile.name, fits=not reasons, flash_bytes=flash, ram_bytes=ram,
-                      latency_ms=latency, latency_source="estimated", reasons=reasons, checks=checks)
+    return device(profile.name, checks, latency)
+
+
+def host(runtime: str, median_ms: float, p90_ms: float) -> HostLatency:
+    return HostLatency(path="m", runtime=runtime, threads=1, runs=50, warmup=5, median_ms=median_ms,
+                       p90_ms=p90_ms, min_ms=median_ms, max_ms=p90_ms, mean_ms=median_ms, iqr_ms=0.0,
+                       spread=p90_ms / median_ms, peak_rss_bytes=1, baseline_rss_bytes=1)
+
+
+def verification(sparsity: float) -> Verification:
+    return Verification(artifact="m.tflite", ok=True, problems=(), sparsity=sparsity,
+                        max_unique_per_channel=0, weight_dtypes=("int8",), checks=(), kernels=())
 
 
 def variant(name: str, family: str, dtype: str, ua: float, gzip: int, ram: int, latency: float,
@@ -50,12 +70,12 @@ def variant(name: str, family: str, dtype: str, ua: float, gzip: int, ram: int, 
     return VariantEntry(
         name=name, family=family, recipe=kw.pop("recipe", None),
         artifact=Artifact(path=f"{name}/model.tflite", format="tflite", dtype=dtype),
-        accuracy=Accuracy(ua=ua, wa=ua + 0.01, f1=ua - 0.01, confusion=confusion, classes=CLASSES, n=40),
+        accuracy=Metrics(ua=ua, wa=ua + 0.01, f1=ua - 0.01, confusion=confusion, classes=CLASSES, n=40,
+                         recall=(ua,) * len(CLASSES)),
         sizes=Sizes(file_bytes=int(gzip * 1.1), gzip_bytes=gzip, weight_bytes_by_dtype={dtype: gzip}),
         params=462_468, nonzero_params=kw.pop("nonzero", 462_468), macs=160_228_480, peak_ram_bytes=ram,
-        host_latency=(HostLatency(runtime="litert", median_ms=latency / 10, p90_ms=latency / 9),
-                      HostLatency(runtime="onnxruntime", median_ms=latency / 12, p90_ms=latency / 11)),
-        verification=Verification(sparsity=kw.pop("sparsity", 0.0), max_unique_values=None),
+        host_latency=(host("litert", latency / 10, latency / 9), host("onnxruntime", latency / 12, latency / 11)),
+        verification=verification(kw.pop("sparsity", 0.0)),
         fits=tuple(fit(p, int(gzip * 1.1), ram, latency) for p in profiles), layers=lay, **kw,
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from .conftest import make_summary
+from .conftest import PROFILES, fit, make_summary
 
 from sercompress.cli import main
 from sercompress.errors import ConfigError
@@ -58,11 +58,11 @@ def test_ua_drop_within_tolerance_passes(tmp_path, ref_path):
 
 def test_bad_schema_version_exits_2(tmp_path, ref_path, capsys):
     data = json.loads(make_summary().to_json())
-    data["schema_version"] = 2
+    data["schema_version"] = 3
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(data))
     assert main(["compare", str(bad), "--against", str(ref_path)]) == 2
-    assert "schema version 2 is not supported" in capsys.readouterr().err
+    assert "schema version 3 is not supported" in capsys.readouterr().err
 
 
 def test_added_and_removed_variants(tmp_path, ref_path, capsys):
@@ -83,7 +83,7 @@ def test_added_and_removed_variants(tmp_path, ref_path, capsys):
 def test_fit_loss_size_and_latency_growth():
     ref = make_summary()
     v = ref.variant("prune50_int8")
-    lost = v.fits[1].model_copy(update={"fits": False, "reasons": ("ram: 250000 > 200000",)})
+    lost = fit(PROFILES[1], v.fits[1].flash_bytes, 250_000, v.fits[1].latency_ms)  # over the 200 KB
     cand = _with(ref, "prune50_int8", fits=(v.fits[0], lost), sizes__gzip_bytes=int(250_000 * 1.06))
     res = compare_summaries(cand, ref)
     msgs = [d.message() for d in res.regressions]
@@ -97,7 +97,8 @@ def test_fit_loss_size_and_latency_growth():
 def test_latency_growth_and_per_variant_override():
     ref = make_summary()
     v = ref.variant("ptq_int8")
-    slow = tuple(f.model_copy(update={"latency_ms": f.latency_ms * 1.2}) for f in v.fits)
+    slow = tuple(f.model_copy(update={"latency": f.latency.model_copy(update={"ms": f.latency_ms * 1.2})})
+                 for f in v.fits)
     cand = _with(ref, "ptq_int8", fits=slow)
     res = compare_summaries(cand, ref)
     assert {d.metric for d in res.regressions} == {"latency_ms:big_mcu", "latency_ms:tiny_mcu"}

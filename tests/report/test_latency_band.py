@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sercompress.profile.types import LatencyBand
 from sercompress.report import plots
 from sercompress.report.tables import fit_cell, variant_rows
 
@@ -12,14 +13,17 @@ def _banded(summary):
     """Every fit with a 90 % band of x0.8..x1.25 around its latency; one marked MARGINAL."""
     variants = []
     for v in summary.variants:
-        fits = tuple(f.model_copy(update={"latency_low_ms": f.latency_ms * 0.8,
-                                          "latency_high_ms": f.latency_ms * 1.25,
-                                          "latency_band": "p90 |error| 17 % over 18 models",
-                                          "verdict": "FITS" if f.fits else "DOES NOT FIT"})
-                     for f in v.fits)
+        fits = tuple(f.model_copy(update={
+            "latency": f.latency.model_copy(update={"band": LatencyBand(
+                low_ms=f.latency_ms * 0.8, high_ms=f.latency_ms * 1.25,
+                basis="p90 |error| 17 % over 18 models")}),
+            "fit": f.fit.model_copy(update={"verdict": "FITS" if f.fits else "DOES NOT FIT"})})
+            for f in v.fits)
         variants.append(v.model_copy(update={"fits": fits}))
     first = variants[1]
-    marginal = first.fits[0].model_copy(update={"fits": False, "verdict": "MARGINAL"})
+    head = first.fits[0]
+    marginal = head.model_copy(update={"fit": head.fit.model_copy(update={"fits": False,
+                                                                          "verdict": "MARGINAL"})})
     variants[1] = first.model_copy(update={"fits": (marginal, *first.fits[1:])})
     return summary.model_copy(update={"variants": tuple(variants)})
 

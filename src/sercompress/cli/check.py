@@ -7,7 +7,9 @@ gate on it. ``--junit`` writes one testcase per pair (a ``<failure>`` naming the
 reasons), which CI systems display natively.
 
 No TensorFlow: the artifact is read by the profiler's own flatbuffer / ONNX
-readers; ``host`` is measured in a subprocess, Vela devices run Vela in one.
+readers; an integer .tflite gets TFLite Micro's measured arena, ``host`` is
+measured and Vela devices run Vela, each in a subprocess -- the figures and the
+path (``assess.assess_on_device``) are those of ``sercompress run``'s report.
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 
 Static figures need no TensorFlow and take well under a second. ``--tflm`` and
 ``--vela`` add ground truth (TFLite Micro's real arena, Arm Vela's NPU
-estimate); ``--hw`` adds each device's latency (``profile.latency.estimate``)
-and whether the model's constants and arena fit its flash and RAM.
+estimate); ``--hw`` adds each device's latency and whether the model fits its
+flash and RAM, through the same path as ``check`` and the run
+(``assess.assess_on_device``, from TFLite Micro's arena for an integer .tflite).
 """
 
 from __future__ import annotations

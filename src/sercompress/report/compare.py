@@ -176,21 +176,21 @@ def _compare_variant(o: VariantEntry, n: VariantEntry, tol: Tolerance, same_mach
         host = replace(host, tolerance="not checked (different machine)")
     out.append(host)
     for of in o.fits:
-        nf = n.fit_on(of.profile)
+        nf = n.fit_on(of.hardware)
         if nf is None:
             status: Status = "allowed" if tol.allow_fit_loss else "regression"
-            out.append(MetricDiff(o.name, f"fits:{of.profile}", _yn(of.fits), "not checked", "profile missing",
+            out.append(MetricDiff(o.name, f"fits:{of.hardware}", _yn(of.fits), "not checked", "profile missing",
                                   _fit_tol(tol), status if of.fits else "ok"))
             continue
         lost = of.fits and not nf.fits
         status = ("allowed" if tol.allow_fit_loss else "regression") if lost else (
             "improved" if nf.fits and not of.fits else "ok")
         change = "; ".join(nf.reasons) if lost else ("now fits" if status == "improved" else "same")
-        out.append(MetricDiff(o.name, f"fits:{of.profile}", _yn(of.fits), _yn(nf.fits), change or "stops fitting",
+        out.append(MetricDiff(o.name, f"fits:{of.hardware}", _yn(of.fits), _yn(nf.fits), change or "stops fitting",
                               _fit_tol(tol), status))
         # A device whose latency is *measured* (the host) is as noisy as the host timings above.
         measured = "measured" in (of.latency_source, nf.latency_source)
-        lat = _growth(o.name, f"latency_ms:{of.profile}", of.latency_ms, nf.latency_ms,
+        lat = _growth(o.name, f"latency_ms:{of.hardware}", of.latency_ms, nf.latency_ms,
                       host_limit if measured else tol.latency_growth_pct)
         if measured and not same_machine:
             lat = replace(lat, tolerance="not checked (measured on a different machine)")

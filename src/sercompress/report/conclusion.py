@@ -65,7 +65,7 @@ def _pick_sentence(summary: Summary, name: str, points: float) -> str:
         s += (f" and {base.sizes.gzip_bytes / max(v.sizes.gzip_bytes, 1):.1f}x smaller than the largest "
               f"baseline `{base.name}` (UA {pct(ua(base))} %)")
     s += "."
-    gained = [f.profile for f in v.fits if f.fits and not ((rf := ref.fit_on(f.profile)) and rf.fits)]
+    gained = [f.hardware for f in v.fits if f.fits and not ((rf := ref.fit_on(f.hardware)) and rf.fits)]
     if gained:
         s += f" It fits {_join(gained)}, which float32 does not."
     elif v.fits:

@@ -3,9 +3,13 @@
 The pipeline fills a :class:`Summary` from the stages' results (training,
 compression, profiling, fit) and writes it; `sercompress report` re-renders
 from it and `sercompress compare` diffs two of them, neither recomputing
-anything. That is why it holds plain data only (no imports of the stages'
-types) and why it carries the hardware budgets itself: the report draws budget
-lines without reading `hw_profiles/`.
+anything. It embeds the stages' own records rather than re-declaring them --
+accuracy is :class:`~sercompress.metrics.Metrics`, sizes / verification the
+export's, host latency the profiler's, each device's figures the assessment's
+:class:`~sercompress.assess.DeviceAssessment` (latency estimate + budget checks,
+the same record ``sercompress check`` prints) -- so a figure in the report is
+the figure the stage computed. It carries the hardware budgets itself: the
+report draws budget lines without reading `hw_profiles/`.
 
 Units: accuracies are fractions in [0, 1] (as :mod:`sercompress.metrics`
 returns them; the report prints percent), sizes in bytes, latencies in ms.
@@ -20,12 +24,17 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
+from ..assess import DeviceAssessment
 from ..errors import SummaryError
-from ..storage import atomic_write_text
+from ..export.types import Sizes, Verification
 from ..jsonfile import read_json
-from ..tomlconfig import FrozenModel, validation_message
+from ..metrics import Metrics
+from ..profile.types import HostLatency
+from ..records import Record, check_version
+from ..storage import atomic_write_text
+from ..tomlconfig import validation_message
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SUMMARY_FILE = "summary.json"
 #: A summary is a few hundred kB at most; refuse to parse something far larger.
 MAX_SUMMARY_BYTES = 64 * 1024 * 1024
@@ -38,7 +47,6 @@ MAX_CLASSES = 64
 MAX_VARIANTS, MAX_PROFILES, MAX_LAYERS = 256, 64, 4096
 
 Family = Literal["reference", "compressed", "baseline"]
-LatencySource = Literal["measured", "vela", "estimated", "unsupported"]
 
 
 def check_confusion(confusion: list[list[int]], classes: tuple[str, ...]) -> None:
@@ -53,10 +61,6 @@ def check_confusion(confusion: list[list[int]], classes: tuple[str, ...]) -> Non
         raise ValueError(f"confusion matrix is {n} x {n} but there are {len(classes)} classes")
     if any(v < 0 for row in confusion for v in row):
         raise ValueError("confusion matrix has a negative count")
-
-
-#: Every summary record is immutable and refuses unknown keys (a typo fails loudly).
-Record = FrozenModel
 
 
 class MachineInfo(Record):
@@ -98,82 +102,9 @@ class Artifact(Record):
     dtype: str                        # deployment form: float32, float16, int8, int16x8, dynamic_int8
 
 
-class Accuracy(Record):
-    """Measured on the exported artifact (not the Keras model) on the test split."""
-
-    ua: float = Field(ge=0, le=1)
-    wa: float = Field(ge=0, le=1)
-    f1: float = Field(ge=0, le=1)
-    confusion: list[list[int]] = Field(default_factory=list)  # confusion[true][pred]
-    classes: tuple[str, ...] = ()
-    n: int | None = None
-    source: str = "tflite"
-
-    @model_validator(mode="after")
-    def _square_confusion(self) -> Accuracy:
-        """Refused at load, before any file of a report is written or a plot is drawn."""
-        check_confusion(self.confusion, self.classes)
-        return self
-
-
-class Sizes(Record):
-    file_bytes: int = Field(ge=0)
-    gzip_bytes: int = Field(ge=0)
-    weight_bytes_by_dtype: dict[str, int] = Field(default_factory=dict)
-
-
-class HostLatency(Record):
-    runtime: Literal["litert", "onnxruntime"]
-    median_ms: float = Field(ge=0)
-    p90_ms: float = Field(ge=0)
-    runs: int | None = None
-    threads: int | None = None
-
-
-class Verification(Record):
-    """What the artifact itself shows (read back from the file), not what the recipe claims."""
-
-    sparsity: float | None = Field(None, ge=0, le=1)
-    max_unique_values: int | None = None   # largest count of distinct values in one weight tensor
-    passed: bool | None = None
-    notes: tuple[str, ...] = ()
-
-
-class FitCheck(Record):
-    name: str                          # "flash", "ram", "latency", "dtype", "ops", ...
-    ok: bool
-    value: float | None = None
-    limit: float | None = None
-    margin: float | None = None        # limit - value (positive = room left)
-    reason: str = ""
-
-
-class ProfileFit(Record):
-    """One variant on one hardware profile."""
-
-    profile: str
-    fits: bool
-    flash_bytes: int | None = None
-    ram_bytes: int | None = None
-    latency_ms: float | None = None
-    latency_source: LatencySource = "estimated"
-    #: 90 % band of an estimate (from the device's validated error) and where it comes from
-    latency_low_ms: float | None = None
-    latency_high_ms: float | None = None
-    latency_band: str = ""
-    verdict: Literal["FITS", "MARGINAL", "DOES NOT FIT", ""] = ""
-    energy_mj: float | None = None     # active power x latency, for profiles that state a power
-    energy_low_mj: float | None = None
-    energy_high_mj: float | None = None
-    reasons: tuple[str, ...] = ()      # why it misses, one line each; empty when it fits
-    checks: tuple[FitCheck, ...] = ()
-
-    @property
-    def failed_budgets(self) -> tuple[str, ...]:
-        return tuple(c.name for c in self.checks if not c.ok)
-
-
 class LayerFigure(Record):
+    """A view of one layer for the per-layer plots (name, MACs, live activation bytes)."""
+
     name: str
     op: str
     macs: int = 0
@@ -194,28 +125,35 @@ class VariantEntry(Record):
     family: Family
     recipe: str | None = None          # recipe name (compressed), architecture (baseline)
     artifact: Artifact
-    accuracy: Accuracy | None = None   # None when the artifact could not be evaluated
+    accuracy: Metrics | None = None    # on the artifact, test split; None when not evaluated
     sizes: Sizes
     params: int = Field(ge=0)
     nonzero_params: int = Field(ge=0)
     macs: int = Field(ge=0)
-    peak_ram_bytes: int | None = Field(None, ge=0)
+    peak_ram_bytes: int | None = Field(None, ge=0)   # fit.ram_used(static, None): no device
     host_latency: tuple[HostLatency, ...] = ()
-    verification: Verification = Verification()
-    fits: tuple[ProfileFit, ...] = Field((), max_length=MAX_PROFILES)
+    verification: Verification | None = None
+    fits: tuple[DeviceAssessment, ...] = Field((), max_length=MAX_PROFILES)  # one per hardware profile
     layers: tuple[LayerFigure, ...] | None = Field(None, max_length=MAX_LAYERS)  # optional: keeps the JSON small
     published: PublishedFigure | None = None
     notes: tuple[str, ...] = ()
 
-    def fit_on(self, profile: str) -> ProfileFit | None:
-        return next((f for f in self.fits if f.profile == profile), None)
+    @model_validator(mode="after")
+    def _square_confusion(self) -> VariantEntry:
+        """Refused at load, before any file of a report is written or a plot is drawn."""
+        if self.accuracy is not None:
+            check_confusion(self.accuracy.confusion, self.accuracy.classes)
+        return self
+
+    def fit_on(self, profile: str) -> DeviceAssessment | None:
+        return next((f for f in self.fits if f.hardware == profile), None)
 
     def host_median_ms(self, runtime: str = "litert") -> float | None:
         return next((h.median_ms for h in self.host_latency if h.runtime == runtime), None)
 
 
 class Summary(Record):
-    schema_version: Literal[1] = SCHEMA_VERSION
+    schema_version: Literal[2] = SCHEMA_VERSION
     run: RunInfo
     profiles: tuple[HardwareBudget, ...] = Field((), max_length=MAX_PROFILES)
     variants: tuple[VariantEntry, ...] = Field((), max_length=MAX_VARIANTS)
@@ -275,14 +213,5 @@ def resolve_summary_path(path: str | Path) -> Path:
 
 def check_schema_version(data: Any, path: str | Path | None = None) -> None:
     """Refuse anything but this package's schema version, before field validation talks about fields."""
-    if not isinstance(data, dict):
-        raise SummaryError("top level must be a JSON object", path=path)
-    if "schema_version" not in data:
-        raise SummaryError("no schema_version: not a sercompress summary", path=path, key="schema_version")
-    version = data["schema_version"]
-    if version != SCHEMA_VERSION or isinstance(version, bool):
-        raise SummaryError(
-            f"schema version {version!r} is not supported; this sercompress reads version "
-            f"{SCHEMA_VERSION}. Re-run `sercompress run` (or `report` with the sercompress that wrote it).",
-            path=path, key="schema_version",
-        )
+    check_version(data, SCHEMA_VERSION, path, SummaryError, "summary",
+                  "Re-run `sercompress run` (or `report` with the sercompress that wrote it).")

@@ -46,13 +46,14 @@ def variant_rows(summary: Summary) -> list[dict[str, Any]]:
             "peak_ram_bytes": v.peak_ram_bytes,
             "litert_median_ms": lite[0], "litert_p90_ms": lite[1],
             "onnxruntime_median_ms": ort[0], "onnxruntime_p90_ms": ort[1],
-            "sparsity": v.verification.sparsity, "max_unique_values": v.verification.max_unique_values,
+            "sparsity": v.verification.sparsity if v.verification else None,
+            "max_unique_values": v.verification.max_unique_per_channel if v.verification else None,
         }
         fits = v.fits or (None,)
         for f in fits:
             row = dict(base)
             row.update({
-                "profile": f.profile if f else "", "fits": f.fits if f else None,
+                "profile": f.hardware if f else "", "fits": f.fits if f else None,
                 "flash_bytes": f.flash_bytes if f else None, "ram_bytes": f.ram_bytes if f else None,
                 "latency_ms": f.latency_ms if f else None,
                 "latency_source": f.latency_source if f else "",
