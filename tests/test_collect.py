@@ -66,8 +66,13 @@ def variant(tmp_path_factory) -> VariantResult:
 
 
 @pytest.fixture(scope="module")
-def summary(variant, tmp_path_factory) -> Summary:
-    out = tmp_path_factory.mktemp("run")
+def run_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("run")
+
+
+@pytest.fixture(scope="module")
+def summary(variant, run_dir) -> Summary:
+    out = run_dir
     config = load_run_config("quick")
     hw = list(load_all().values())
     rows = [ArtifactRow("tiny" + suffix, "compressed", "tiny", variant, kind, None)  # type: ignore[arg-type]
@@ -119,3 +124,22 @@ def _runtime_ram(name: str) -> int:
     from sercompress.profile.hardware import get_hw_profile
 
     return get_hw_profile(name).runtime_ram_bytes
+
+
+def test_assessment_cache_holds_the_record_and_recomputes_another_version(summary, variant, run_dir):
+    from sercompress.assess import ASSESSMENT_SCHEMA_VERSION, ArtifactAssessment, assess_artifact
+
+    entries = sorted((run_dir / "cache" / "assessments").glob("*.json"))
+    assert len(entries) == 2
+    cached = ArtifactAssessment.model_validate_json(entries[0].read_text())
+    assert cached.schema_version == ASSESSMENT_SCHEMA_VERSION
+    path, hw = Path(cached.path), list(load_all().values())
+    config = load_run_config("quick").profiles
+    kw = {"runs": config.host_runs, "warmup": config.host_warmup, "tflm": config.tflm,
+          "cache_dir": run_dir / "cache"}
+    assert assess_artifact(path, hw, **kw) == cached  # read back, not re-measured
+    old = json.loads(entries[0].read_text())
+    entries[0].write_text(json.dumps({**old, "schema_version": ASSESSMENT_SCHEMA_VERSION - 1}))
+    again = assess_artifact(path, hw, **kw)  # another version: recomputed
+    assert again.static == cached.static and again.host != cached.host  # measured anew
+    assert json.loads(entries[0].read_text())["schema_version"] == ASSESSMENT_SCHEMA_VERSION

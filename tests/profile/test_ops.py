@@ -99,7 +99,8 @@ def test_a_leaky_relu_model_is_not_refused_as_unsupported(tmp_path):
 
     from sercompress.profile import profile_artifact
     from sercompress.profile.hardware import get_hw_profile
-    from sercompress.profile.latency import estimate, unsupported_reasons
+    from sercompress.profile.dtype_policy import unsupported_reasons
+    from sercompress.profile.latency import estimate
 
     graph = helper.make_graph([helper.make_node("LeakyRelu", ["x"], ["y"], alpha=0.1)], "g",
                               [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8])],
