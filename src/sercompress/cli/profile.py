@@ -79,8 +79,7 @@ def run(args: argparse.Namespace) -> int:
     devices = [_device(profile, name, cache_dir) for name in args.hw]
     if args.json:
         out = profile.model_dump(mode="json")
-        out["hardware"] = [{"hardware": d.hardware, "latency": d.latency.model_dump(mode="json"),
-                            "fit": d.fit.model_dump(mode="json")} for d in devices]
+        out["hardware"] = [d.model_dump(mode="json") for d in devices]  # DeviceAssessment records
         print_json(out)
     else:
         _print_table(profile)
