@@ -177,3 +177,6 @@ class LatencyEstimate(Record):
     def without_layers(self) -> LatencyEstimate:
         """The totals only: what the assessment cache and summary keep."""
         return self.model_copy(update={"layers": ()})
+
+    def to_dict(self) -> dict:
+        return self.model_dump(mode="json")
