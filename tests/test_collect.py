@@ -116,7 +116,7 @@ def test_vela_device_figures_come_from_vela(summary):
     ethos, mcu = int8.fit_on("ethos-u55-128"), int8.fit_on("stm32h743")
     assert ethos.latency.source == "vela" and ethos.latency.vela is not None
     assert "Vela SRAM" in ethos.fit.check("ram").reason
-    assert "TFLM arena (measured)" in mcu.fit.check("ram").reason
+    assert "TFLM arena (measured by TFLite Micro)" in mcu.fit.check("ram").reason
     assert int8.peak_ram_bytes == mcu.ram_bytes - _runtime_ram("stm32h743")
 
 
