@@ -111,13 +111,14 @@ def test_summary_figures_equal_check_figures(summary, variant, capsys):
 
 
 def test_vela_device_figures_come_from_vela(summary):
-    """For the Ethos-U the RAM is Vela's SRAM, elsewhere the TFLM arena of the int8 file."""
+    """For the Ethos-U the RAM is Vela's SRAM, on an MCU the TFLM arena of the int8 file."""
     int8 = summary.variant("tiny+int8")
     ethos, mcu = int8.fit_on("ethos-u55-128"), int8.fit_on("stm32h743")
     assert ethos.latency.source == "vela" and ethos.latency.vela is not None
     assert "Vela SRAM" in ethos.fit.check("ram").reason
     assert "TFLM arena (measured by TFLite Micro)" in mcu.fit.check("ram").reason
-    assert int8.peak_ram_bytes == mcu.ram_bytes - _runtime_ram("stm32h743")
+    # the device's RAM is the measured arena (+ CMSIS-NN scratch on a CMSIS-NN device) + runtime
+    assert 0 <= mcu.ram_bytes - _runtime_ram("stm32h743") - int8.peak_ram_bytes < int8.peak_ram_bytes
 
 
 def _runtime_ram(name: str) -> int:
