@@ -54,3 +54,16 @@ def test_steps_draw_a_bar_with_an_eta_on_a_tty():
         report("loss 1.0")
     text = out.getvalue()
     assert "1/4" in text and "loss 1.0" in text and "<" in text  # tqdm: elapsed<remaining
+
+
+def test_lines_printed_under_a_bar_do_not_break_it():
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    out = Tty()
+    p = Progress(stream=out)
+    for _ in p.bar(["a", "b"], "recipe"):
+        p.info("a stage line")
+    assert out.getvalue().count("a stage line\n") == 2
+    assert "recipe" in out.getvalue()

@@ -31,13 +31,20 @@ class Progress:
     nested_timings: dict[str, float] = field(default_factory=dict)
     _t0: float = field(default_factory=time.perf_counter)
     _open: list[str] = field(default_factory=list)
+    _bars: int = 0  # tqdm bars drawn now
 
     def event(self, kind: str, message: str, **data: Any) -> None:
         if self.log_json:
             rec = {"t": round(time.perf_counter() - self._t0, 3), "event": kind, "message": message, **data}
             self.stream.write(json.dumps(rec, default=str) + "\n")
         elif not self.quiet:
-            self.stream.write(f"[{self._elapsed()}] {message}\n")
+            line = f"[{self._elapsed()}] {message}"
+            if self._bars:  # above the bars, which tqdm then redraws below the line
+                from tqdm import tqdm
+
+                tqdm.write(line, file=self.stream)
+            else:
+                self.stream.write(line + "\n")
         self.stream.flush()
 
     def info(self, message: str, **data: Any) -> None:
@@ -77,7 +84,11 @@ class Progress:
             return
         from tqdm import tqdm
 
-        yield from tqdm(items, desc=desc, total=total, file=self.stream, leave=False)
+        self._bars += 1
+        try:
+            yield from tqdm(items, desc=desc, total=total, file=self.stream, leave=False)
+        finally:
+            self._bars -= 1
 
     @contextlib.contextmanager
     def steps(self, total: int, desc: str, kind: str = "step") -> Iterator[Callable[..., None]]:
@@ -95,12 +106,16 @@ class Progress:
             return
         from tqdm import tqdm
 
-        with tqdm(total=total, desc=desc, file=self.stream, leave=False, dynamic_ncols=True) as pbar:
-            def advance(message: str, **_data: Any) -> None:
-                pbar.update(1)
-                pbar.set_postfix_str(message)  # redraws: one step is seconds, never too often
+        self._bars += 1
+        try:
+            with tqdm(total=total, desc=desc, file=self.stream, leave=False, dynamic_ncols=True) as pbar:
+                def advance(message: str, **_data: Any) -> None:
+                    pbar.update(1)
+                    pbar.set_postfix_str(message)  # redraws: one step is seconds, never too often
 
-            yield advance
+                yield advance
+        finally:
+            self._bars -= 1
 
     def _interactive(self) -> bool:
         return not (self.quiet or self.log_json) and self.stream.isatty()
