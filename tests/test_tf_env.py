@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
-#: load TensorFlow, train two epochs and predict (the per-epoch NodeDef warning comes from there)
+#: load TensorFlow, train two epochs and predict (the per-epoch NodeDef warning comes from there),
+#: convert to int8 TFLite and run it
 SCRIPT = """
 import sys
 from sercompress import tf_env
@@ -19,6 +20,14 @@ m = k.Sequential([k.layers.Input((4,)), k.layers.Dense(2)])
 m.compile("adam", "mse")
 m.fit(np.zeros((8, 4)), np.zeros((8, 2)), epochs=2, verbose=0)
 m.predict(np.zeros((8, 4)), verbose=0)
+# the int8 converter prints its settings and warns; LiteRT announces its XNNPACK delegate
+import tempfile, pathlib
+from sercompress.export.runtime import run_tflite
+from sercompress.export.tflite import to_tflite
+blob = to_tflite(m, "int8", representative=np.random.default_rng(0).normal(size=(16, 4)).astype("float32"))
+path = pathlib.Path(tempfile.mkdtemp()) / "m.tflite"
+path.write_bytes(blob)
+run_tflite(path, np.zeros((2, 4), np.float32))
 print("ok")
 """
 

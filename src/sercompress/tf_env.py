@@ -46,7 +46,7 @@ def tf() -> ModuleType:
     loud = verbose()
     if not loud:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    with contextlib.nullcontext() if loud else _stderr_silenced():
+    with native_output_silenced():
         import tensorflow as _tf
         import tf_keras  # noqa: F401  (loads more shared libraries, which log again)
     _python_loggers(loud)
@@ -79,9 +79,13 @@ def seed_everything(seed: int, deterministic: bool = True) -> None:
 
 def _python_loggers(verbose: bool) -> None:
     import logging
+    import warnings
 
     level = logging.INFO if verbose else logging.ERROR
     logging.getLogger("tensorflow").setLevel(level)
+    if not verbose:  # e.g. the converter's "Statistics for quantized inputs were expected"
+        for module in (r"tensorflow(\.|$)", r"tf_keras(\.|$)", r"tensorflow_model_optimization(\.|$)"):
+            warnings.filterwarnings("ignore", module=module)
     with contextlib.suppress(ImportError):
         from absl import logging as absl_logging
 
@@ -89,24 +93,37 @@ def _python_loggers(verbose: bool) -> None:
 
 
 @contextlib.contextmanager
-def _stderr_silenced() -> Iterator[None]:
-    """Route file descriptor 2 to a temporary file while TensorFlow loads.
+def native_output_silenced() -> Iterator[None]:
+    """Unless verbose, route file descriptors 1 and 2 to a temporary file around native code.
 
-    The C++ notices are written before TF_CPP_MIN_LOG_LEVEL applies, straight
-    to the descriptor, so only redirecting it silences them. If the import
-    fails, what was written is replayed so the cause is not lost.
+    For C++ that writes to the descriptors directly, past every log level: TensorFlow's
+    notices while it loads (before TF_CPP_MIN_LOG_LEVEL applies), the TFLite converter's
+    ``fully_quantize: 0, inference_type: 6 ...`` and LiteRT's ``Created TensorFlow Lite
+    XNNPACK delegate``. If the block fails, what was written is replayed on stderr so the
+    cause is not lost. Wrap only native calls: Python output inside is captured too.
     """
+    if verbose():
+        yield
+        return
+    sys.stdout.flush()
     sys.stderr.flush()
-    saved = os.dup(2)
+    saved = {fd: os.dup(fd) for fd in (1, 2)}
     with tempfile.TemporaryFile() as sink:
-        os.dup2(sink.fileno(), 2)
+        for fd in saved:
+            os.dup2(sink.fileno(), fd)
         try:
             yield
         except BaseException:
-            os.dup2(saved, 2)
+            _restore(saved)
             sink.seek(0)
             sys.stderr.write(sink.read().decode(errors="replace"))
             raise
         finally:
-            os.dup2(saved, 2)
-            os.close(saved)
+            _restore(saved)
+            for copy in saved.values():
+                os.close(copy)
+
+
+def _restore(saved: dict[int, int]) -> None:
+    for fd, copy in saved.items():
+        os.dup2(copy, fd)

@@ -22,6 +22,8 @@ def run_tflite(path: str | Path, x: np.ndarray, chunk: int = CHUNK) -> np.ndarra
     """Class probabilities of a .tflite file on ``x`` (LiteRT interpreter, 2 threads)."""
     from ai_edge_litert.interpreter import Interpreter
 
+    from ..tf_env import native_output_silenced
+
     path = _existing(path)
     try:
         interp = Interpreter(model_path=str(path), num_threads=2)
@@ -33,7 +35,8 @@ def run_tflite(path: str | Path, x: np.ndarray, chunk: int = CHUNK) -> np.ndarra
     for start in range(0, len(x), chunk):
         batch = np.asarray(x[start:start + chunk], dtype=np.float32)
         interp.resize_tensor_input(inp["index"], list(batch.shape), strict=False)
-        interp.allocate_tensors()
+        with native_output_silenced():  # "INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
+            interp.allocate_tensors()
         interp.set_tensor(inp["index"], _quantize(batch, interp.get_input_details()[0]))
         interp.invoke()
         out = interp.get_output_details()[0]

@@ -72,8 +72,11 @@ def to_tflite(
         converter.target_spec.supported_ops = [
             t.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8
         ]
+    from ..tf_env import native_output_silenced
+
     try:
-        return bytes(converter.convert())
+        with native_output_silenced():  # the quantizer prints its settings from C++
+            return bytes(converter.convert())
     except Exception as e:  # the converter raises a zoo of types; name the mode
         raise ArtifactError(f"TFLite conversion (mode={mode}) failed: {e}") from e
 
