@@ -88,13 +88,15 @@ def main() -> None:
 
 def print_timings(progress: Progress, total: float) -> None:
     """Top-level stages (they add up), each with its nested stages indented (already inside it)."""
+    cpu = progress.cpu_timings
+    print(f"{'stage':28s} {'wall s':>8s} {'CPU s':>8s}")
     for stage, seconds in progress.timings.items():
-        print(f"{stage:28s} {seconds:8.1f} s")
+        print(f"{stage:28s} {seconds:8.1f} {cpu.get(stage, 0):8.1f}")
         for key, inner in progress.nested_timings.items():
             if key.startswith(f"{stage}/"):
-                print(f"  {key.split('/', 1)[1]:26s} {inner:8.1f} s")
-    print(f"{'sum of stages':28s} {progress.stage_seconds():8.1f} s")
-    print(f"{'total (wall)':28s} {total:8.1f} s")
+                print(f"  {key.split('/', 1)[1]:26s} {inner:8.1f} {cpu.get(key, 0):8.1f}")
+    print(f"{'sum of stages':28s} {progress.stage_seconds():8.1f} {sum(cpu.get(k, 0) for k in progress.timings):8.1f}")
+    print(f"{'total (wall)':28s} {total:8.1f}")
 
 
 if __name__ == "__main__":

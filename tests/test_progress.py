@@ -31,6 +31,7 @@ def test_nested_stages_are_counted_once(monkeypatch):
     assert p.timings == {"compress": 21, "report": 2}
     assert p.nested_timings == {"compress/compress a": 10, "compress/compress b": 10}
     assert p.stage_seconds() == 23
+    assert set(p.cpu_timings) == set(p.timings) | set(p.nested_timings)
 
 
 def test_steps_are_lines_off_a_tty_and_json_events_with_their_data():

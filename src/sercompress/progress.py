@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -29,6 +30,9 @@ class Progress:
     timings: dict[str, float] = field(default_factory=dict)
     #: seconds per nested stage, keyed "outer/inner" (already inside its outer stage's time)
     nested_timings: dict[str, float] = field(default_factory=dict)
+    #: CPU seconds per stage (this process and its finished children), keyed like both tables
+    #: above: on a shared machine these move less with other people's load than wall seconds
+    cpu_timings: dict[str, float] = field(default_factory=dict)
     _t0: float = field(default_factory=time.perf_counter)
     _open: list[str] = field(default_factory=list)
     _bars: int = 0  # tqdm bars drawn now
@@ -56,13 +60,14 @@ class Progress:
         key = "/".join([*self._open, name])
         table = self.nested_timings if self._open else self.timings
         self._open.append(name)
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), _cpu_seconds()
         try:
             yield
         finally:
             dt = time.perf_counter() - t
             self._open.pop()
             table[key] = table.get(key, 0.0) + dt
+            self.cpu_timings[key] = self.cpu_timings.get(key, 0.0) + _cpu_seconds() - cpu
             self.event("stage_end", f"{name} done in {dt:.1f} s", stage=name, seconds=round(dt, 3))
 
     def stage_seconds(self) -> float:
@@ -123,3 +128,9 @@ class Progress:
     def _elapsed(self) -> str:
         s = int(time.perf_counter() - self._t0)
         return f"{s // 60:02d}:{s % 60:02d}"
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU of this process and of the subprocesses it has waited for."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
