@@ -117,14 +117,13 @@ def _data(n_train: int, n_val: int, shape: tuple[int, ...]) -> SimpleNamespace:
 
 def measure(n_train: int, n_val: int, rounds: int, before: bool) -> dict[str, list[tuple[float, float]]]:
     """(wall s, CPU s) per epoch of each variant, interleaved round by round."""
-    import sercompress.train.loop as loop
     from sercompress.models import light_sernet
     from sercompress.progress import Progress
-    from sercompress.train import TrainConfig, fit
+    from sercompress.tf_env import keras, seed_everything
+    from sercompress.train import TrainConfig, fit, loop
     from sercompress.train.batchnorm import PreciseBatchNorm
     from sercompress.train.loop import _validate
     from sercompress.train.losses import make_loss
-    from sercompress.tf_env import keras, seed_everything
 
     seed_everything(0)
     plain = light_sernet(4)
@@ -155,7 +154,7 @@ def measure(n_train: int, n_val: int, rounds: int, before: bool) -> dict[str, li
         ours("our fit")
         if before:
             real = loop.PreciseBatchNorm
-            loop.PreciseBatchNorm = lambda model, compiled: real(model, compiled=False)
+            loop.PreciseBatchNorm = lambda model, compiled, _real=real: _real(model, compiled=False)
             try:
                 ours("our fit, eager precise BN (before)")
             finally:

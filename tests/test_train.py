@@ -8,7 +8,14 @@ import pytest
 
 from sercompress.errors import ConfigError, DataError
 from sercompress.progress import Progress
-from sercompress.train import LRDecay, TrainConfig, fit, learning_rate_at, make_loss, sparse_focal_loss
+from sercompress.train import (
+    LRDecay,
+    TrainConfig,
+    fit,
+    learning_rate_at,
+    make_loss,
+    sparse_focal_loss,
+)
 
 QUIET = Progress(quiet=True)
 

@@ -18,7 +18,15 @@ from ..progress import Progress
 from ..storage import content_hash, directory_lock, is_done
 from .config import TrainConfig
 from .loop import evaluate, fit
-from .rundir import RUN_FILES, RUN_SCHEMA_VERSION, TrainedReference, load_reference, read_record, weights_sha256, write_run
+from .rundir import (
+    RUN_FILES,
+    RUN_SCHEMA_VERSION,
+    TrainedReference,
+    load_reference,
+    read_record,
+    weights_sha256,
+    write_run,
+)
 
 if TYPE_CHECKING:
     from ..dataset import DataConfig

@@ -19,7 +19,13 @@ from ..errors import RunError
 from ..jsonfile import read_json
 from ..kerasfile import check_keras_file
 from ..metrics import Metrics
-from ..storage import atomic_path, atomic_write_json, atomic_write_text, is_done, mark_done
+from ..storage import (
+    atomic_path,
+    atomic_write_json,
+    atomic_write_text,
+    is_done,
+    mark_done,
+)
 from ..tomlconfig import validation_message
 from .loop import EpochLog, FitResult
 
@@ -130,7 +136,7 @@ def load_reference(run_dir: str | Path) -> TrainedReference:
     check_keras_file(model_path)  # modules, classes and sizes checked before Keras imports anything
     try:
         net = keras().models.load_model(model_path, safe_mode=True, compile=False)
-    except Exception as e:  # corrupt zip, unknown layer, unsafe lambda: all one user-facing problem
+    except Exception as e:  # noqa: BLE001  corrupt zip, unknown layer, unsafe lambda: all one user-facing problem
         raise RunError(f"cannot load the model: {type(e).__name__}: {e}", path=model_path) from None
     digest = weights_sha256(net)
     if digest != record["weights_sha256"]:
