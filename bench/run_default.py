@@ -80,7 +80,7 @@ def main() -> None:
         if big is not None:
             print(f"  and {big.sizes.gzip_bytes / best.sizes.gzip_bytes:.1f}x smaller than the largest "
                   f"baseline, {big.name} ({big.sizes.gzip_bytes:,} B)")
-        gained = [f.profile for f in best.fits if f.fits and not ref.fit_on(f.profile).fits]
+        gained = [f.hardware for f in best.fits if f.fits and not ref.fit_on(f.hardware).fits]
         print(f"fits devices float32 does not: {', '.join(gained) or 'none'}")
     if outcome.failures:
         print("\nFAILED variants:", *outcome.failures, sep="\n  ")
