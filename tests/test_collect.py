@@ -1,4 +1,4 @@
-"""The summary's figures per (artifact, device) are `sercompress check`'s for the same file.
+"""The summary's figures per (artifact, device) are `check`'s and `profile --hw`'s for the same file.
 
 A quick-run-like summary is built from two small generated .tflite files through the
 run's own code path (``pipeline._assess`` -> ``assess.assess_artifact`` ->
@@ -91,16 +91,26 @@ def _check(path: Path, devices: list[str], capsys) -> dict[str, dict]:
     return {r["hardware"]: r for r in json.loads(capsys.readouterr().out)["results"]}
 
 
+def _profile_hw(path: Path, devices: list[str], capsys) -> dict[str, dict]:
+    assert main(["profile", str(path), *(a for d in devices for a in ("--hw", d)), "--json"]) == 0
+    return {d["hardware"]: d for d in json.loads(capsys.readouterr().out)["hardware"]}
+
+
 def test_summary_figures_equal_check_figures(summary, variant, capsys):
     devices = [p.name for p in summary.profiles]
     assert {"host", "nrf52840", "stm32h743", "ethos-u55-128"} <= set(devices)
     for entry, kind in zip(summary.variants, ("tflite", "tflite_int8")):
         checked = _check(variant.path(kind), devices, capsys)
+        profiled = _profile_hw(variant.path(kind), [d for d in devices if d != "host"], capsys)
         assert {f.hardware for f in entry.fits} == set(devices)
         for f in entry.fits:
             c = {x["name"]: x for x in checked[f.hardware]["checks"]}
             assert f.ram_bytes == c["ram"]["value"], (entry.name, f.hardware)
             assert f.flash_bytes == c["flash"]["value"], (entry.name, f.hardware)
+            if f.hardware != "host":  # profile --hw: the same record again
+                p = profiled[f.hardware]
+                assert p["fit"]["checks"] == checked[f.hardware]["checks"]
+                assert p["latency"]["ms"] == f.latency_ms
             assert [x.ok for x in f.fit.checks if x.name != "latency"] == \
                    [x["ok"] for x in checked[f.hardware]["checks"] if x["name"] != "latency"]
             if f.latency_source != "measured":  # a re-measurement is another sample
