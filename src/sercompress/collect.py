@@ -19,8 +19,16 @@ from typing import Any
 from .assess import ArtifactAssessment
 from .compress.variant import VariantResult
 from .fit import ram_used
+from .metrics import Metrics
 from .profile.types import StaticProfile
-from .report.summary import Artifact, HardwareBudget, LayerFigure, MachineInfo, PublishedFigure, VariantEntry
+from .report.summary import (
+    Artifact,
+    HardwareBudget,
+    LayerFigure,
+    MachineInfo,
+    PublishedFigure,
+    VariantEntry,
+)
 
 #: Packages whose versions decide the figures; recorded in every summary.
 TRACKED_PACKAGES = ("sercompress", "tensorflow", "tf-keras", "tensorflow-model-optimization", "tf2onnx",
@@ -45,7 +53,7 @@ def entry(row: ArtifactRow, relative_to: Path) -> VariantEntry:
     return VariantEntry(
         name=row.name, family=row.family, recipe=row.recipe,
         artifact=Artifact(path=_rel(a.path, relative_to), format="tflite", dtype=deployment_dtype(static)),
-        accuracy=v.accuracy.get(row.kind),
+        accuracy=_without_probabilities(v.accuracy.get(row.kind)),
         sizes=v.sizes[row.kind],  # type: ignore[index]
         params=static.params, nonzero_params=static.nonzero_params, macs=static.macs,
         peak_ram_bytes=ram_used(static, None).bytes,
@@ -58,6 +66,14 @@ def entry(row: ArtifactRow, relative_to: Path) -> VariantEntry:
         published=row.published,
         notes=tuple(n for n in (_onnx_note(v, row.kind),) if n),
     )
+
+
+def _without_probabilities(acc: Metrics | None) -> Metrics | None:
+    """The summary keeps per-clip ids, speakers, labels and predicted classes; the probabilities
+    stay in the variant's record (they would triple the summary's size)."""
+    if acc is None or acc.predictions is None:
+        return acc
+    return acc.model_copy(update={"predictions": acc.predictions.model_copy(update={"probabilities": ()})})
 
 
 def deployment_dtype(static: StaticProfile) -> str:

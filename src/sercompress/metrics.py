@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from .predictions import ClipPredictions
 from .records import Record
 
 
@@ -35,6 +36,9 @@ class Metrics(Record):
     n: int
     recall: tuple[float | None, ...]  # per class; None where the class is absent from y_true
     absent_classes: tuple[str, ...] = ()
+    #: per-clip predictions these figures were computed from (kept for evaluated artifacts, so
+    #: every comparison can be paired; see :mod:`sercompress.stats`); None elsewhere
+    predictions: ClipPredictions | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")

@@ -81,3 +81,21 @@ def test_concurrent_publication_keeps_the_first_corpus(tmp_path, monkeypatch):
     assert S.corpus_dir(spec, tmp_path) == target
     assert (target / "manifest.json").stat().st_ino == inode  # theirs, untouched
     assert [p.name for p in target.parent.iterdir()] == [spec.digest]  # our copy cleaned up
+
+
+def test_test_fold_speakers_can_get_more_clips_without_changing_the_others():
+    from sercompress.data.synthetic import SyntheticSpec
+
+    base = SyntheticSpec(per_emotion=8)
+    big = SyntheticSpec(per_emotion=8, group_per_emotion=(1, 50))
+    assert [big.clips_per_emotion(i) for i in range(6)] == [8, 8, 50, 50, 8, 8]
+    assert base.digest != big.digest
+    # Unset, the hash is the one of corpora generated before the option existed.
+    from dataclasses import asdict
+
+    from sercompress.data.synthetic import GENERATOR_VERSION
+    from sercompress.storage import content_hash
+
+    fields = asdict(base)
+    del fields["group_per_emotion"]
+    assert base.digest == content_hash(GENERATOR_VERSION, fields)

@@ -44,16 +44,79 @@ def test_identical_summary_passes(tmp_path, ref_path, capsys):
 
 
 def test_ua_drop_beyond_tolerance_fails_and_names_everything(tmp_path, ref_path, capsys):
-    cand = _with(make_summary(), "ptq_int8", accuracy__ua=0.68)  # 69.5 -> 68.0: 1.5 points
+    cand = _with(make_summary(), "ptq_int8", accuracy__ua=0.30)  # 69.5 -> 30.0 on 40 clips: significant
     assert main(["compare", _cand(tmp_path, cand), "--against", str(ref_path)]) == 1
     out = capsys.readouterr().out
-    assert "ptq_int8: ua_pct 69.50 -> 68.00 (-1.50 pt), tolerance drop <= 1 pt" in out
-    assert "| ptq_int8 | ua_pct | 69.50 | 68.00 | -1.50 pt | drop <= 1 pt | **REGRESSION** |" in out
+    assert "ptq_int8: ua_pct 69.50 -> 30.00 (-39.50 pt [" in out
+    assert "unpaired (different clips)), tolerance drop <= 1 pt or p >= 0.05" in out
+    assert "| ptq_int8 | ua_pct | 69.50 | 30.00 | -39.50 pt [" in out and "**REGRESSION** |" in out
+
+
+def test_ua_drop_beyond_tolerance_but_within_noise_passes(tmp_path, ref_path, capsys):
+    cand = _with(make_summary(), "ptq_int8", accuracy__ua=0.68)  # 1.5 points on 40 clips: noise
+    assert main(["compare", _cand(tmp_path, cand), "--against", str(ref_path)]) == 0
+    assert "p(drop)=" in capsys.readouterr().out
 
 
 def test_ua_drop_within_tolerance_passes(tmp_path, ref_path):
     cand = _with(make_summary(), "ptq_int8", accuracy__ua=0.69)  # 0.5 point
     assert main(["compare", _cand(tmp_path, cand), "--against", str(ref_path)]) == 0
+
+
+def _predicted(n_wrong: int, flip: int = 0, n: int = 400):
+    """Per-clip predictions of 400 clips (4 classes, 8 speakers), ``n_wrong`` wrong, then
+    ``flip`` of the correct ones made wrong."""
+    import numpy as np
+
+    from sercompress.metrics import classification_metrics
+    from sercompress.predictions import ClipPredictions
+
+    rng = np.random.default_rng(1)
+    y = np.arange(n) % 4
+    pred = y.copy()
+    wrong = rng.permutation(n)[:n_wrong + flip]
+    pred[wrong[:n_wrong]] = (y[wrong[:n_wrong]] + 1) % 4
+    pred[wrong[n_wrong:]] = (y[wrong[n_wrong:]] + 2) % 4
+    probs = np.eye(4)[pred]
+    p = ClipPredictions.from_arrays([f"c{i:03d}.wav" for i in range(n)], [f"s{i % 2}" for i in range(n)], y, probs)
+    return classification_metrics(y, pred, ("a", "b", "c", "d")).model_copy(update={"predictions": p})
+
+
+def test_paired_comparison_on_the_same_clips():
+    ref = _with(make_summary(), "ptq_int8", accuracy=_predicted(120))
+    noise = _with(make_summary(), "ptq_int8", accuracy=_predicted(120, flip=3))   # 0.75 pt: 3 clips
+    tol = Tolerance(ua_drop_points=0.5)
+    row = next(d for d in compare_summaries(noise, ref, tol).diffs if d.metric == "ua_pct" and d.variant == "ptq_int8")
+    assert row.status == "ok" and ", paired" in row.change  # beyond 0.5 pt but not significant
+    damaged = _with(make_summary(), "ptq_int8", accuracy=_predicted(120, flip=30))  # 7.5 pt
+    res = compare_summaries(damaged, ref, tol)
+    assert [d.metric for d in res.regressions] == ["ua_pct"] and ", paired" in res.regressions[0].change
+    # the same drop without the per-clip data (unpaired) is still significant at 400 clips
+    bare = _with(damaged, "ptq_int8", accuracy=damaged.variant("ptq_int8").accuracy.model_copy(
+        update={"predictions": None}))
+    assert "unpaired" in compare_summaries(bare, ref, tol).regressions[0].change
+
+
+def test_accuracy_contradicting_its_predictions_is_an_error(tmp_path, capsys):
+    ref = _with(make_summary(), "ptq_int8", accuracy=_predicted(120))
+    ref_path = ref.save(tmp_path / "ref.json")
+    lie = _with(ref, "ptq_int8", accuracy__ua=0.99)
+    assert main(["compare", _cand(tmp_path, lie), "--against", str(ref_path)]) == 2
+    assert "per-clip predictions give" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity", None])
+def test_nan_inf_or_missing_figures_are_errors(tmp_path, ref_path, capsys, value):
+    data = json.loads(make_summary().to_json())
+    for v in data["variants"]:
+        for f in v["fits"]:
+            f["latency_ms"] = value
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(data))
+    assert main(["compare", str(bad), "--against", str(ref_path)]) == 2
+    assert main(["compare", str(ref_path), "--against", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert ("NaN or inf" in err) if value else ("missing from the" in err)
 
 
 def test_bad_schema_version_exits_2(tmp_path, ref_path, capsys):

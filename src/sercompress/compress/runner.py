@@ -34,6 +34,7 @@ import numpy as np
 from .. import __version__
 from ..errors import ArtifactError, RunError
 from ..export.verify import Claim
+from ..predictions import ClipPredictions, clip_id
 from ..progress import Progress
 from ..storage import (
     atomic_path,
@@ -234,11 +235,15 @@ def _export_and_measure(recipe: Recipe, recipe_path: str | None, model: Any, cla
     keras_probs = predict_keras(model, x)
     floors = _parity_floors(recipe)
     parity, accuracy, verification = {}, {}, {}
+    root = getattr(getattr(data, "corpus", None), "root", None)
+    clips = ([clip_id(p, root) for p in data.test.paths], data.test.speakers, y)
     for kind, path in files.items():
         p, probs = check_artifact(keras_probs, path, x, floors[kind])
         parity[kind] = p
-        if kind.startswith("tflite"):
-            accuracy[kind] = classification_metrics(y, probs.argmax(-1), data.classes)
+        if kind.startswith("tflite"):  # with its per-clip predictions: every comparison can be paired
+            pred = ClipPredictions.from_arrays(*clips, probs)
+            accuracy[kind] = classification_metrics(y, pred.predicted, data.classes).model_copy(
+                update={"predictions": pred})
             extra = [Claim(integer_weights=True)] if kind == "tflite_int8" else []
             verification[kind] = verify_tflite(path, [*claims, *extra])
     accuracy["keras"] = classification_metrics(y, keras_probs.argmax(-1), data.classes)

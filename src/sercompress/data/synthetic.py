@@ -105,6 +105,8 @@ class SyntheticSpec:
     snr_db: tuple[float, float] = (8.0, 30.0)
     gain_db: float = 4.0            # +- random recording gain
     max_seconds: float = 3.4
+    #: (group index, clips per emotion) for the speakers of one fold group (the test fold)
+    group_per_emotion: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
         if self.n_speakers < 2 * SPEAKERS_PER_GROUP:
@@ -113,10 +115,22 @@ class SyntheticSpec:
         if not 1 <= self.per_emotion <= 500:
             raise DataError(f"synthetic_per_emotion must be in 1..500, got {self.per_emotion}",
                             key="synthetic_per_emotion")
+        if self.group_per_emotion is not None and not 1 <= self.group_per_emotion[1] <= 500:
+            raise DataError(f"synthetic_test_per_emotion must be in 1..500, got {self.group_per_emotion[1]}",
+                            key="synthetic_test_per_emotion")
 
+    def clips_per_emotion(self, speaker_index: int) -> int:
+        """Utterances per emotion of one speaker (clip k is the same whatever the count)."""
+        g = self.group_per_emotion
+        if g is not None and speaker_index // SPEAKERS_PER_GROUP == g[0]:
+            return g[1]
+        return self.per_emotion
     @property
     def digest(self) -> str:
-        return content_hash(GENERATOR_VERSION, asdict(self))
+        fields = asdict(self)
+        if self.group_per_emotion is None:  # unset: corpora generated before the option keep their hash
+            del fields["group_per_emotion"]
+        return content_hash(GENERATOR_VERSION, fields)
 
 
 @dataclass(frozen=True)
@@ -309,7 +323,7 @@ def generate(spec: SyntheticSpec, directory: Path) -> None:
     entries = []
     for i, spk in enumerate(make_speakers(spec)):
         for emotion in EMOTIONS:
-            for k in range(spec.per_emotion):
+            for k in range(spec.clips_per_emotion(i)):
                 name = f"{spk.name}_{emotion}_{k:03d}.wav"
                 sf.write(directory / "wav" / name, synthesize(spec, spk, emotion, k, i), SAMPLE_RATE,
                          subtype="PCM_16")
@@ -348,7 +362,7 @@ def corpus_dir(spec: SyntheticSpec, cache_dir: Path) -> Path:
 def scan(data_dir: str | Path | None, options: CorpusOptions) -> Corpus:
     """The synthetic corpus for ``options`` (``data_dir`` overrides where it is generated)."""
     spec = SyntheticSpec(n_speakers=options.synthetic_speakers, per_emotion=options.synthetic_per_emotion,
-                         seed=options.synthetic_seed)
+                         seed=options.synthetic_seed, group_per_emotion=options.synthetic_test_group)
     root = corpus_dir(spec, Path(data_dir) if data_dir is not None else Path(options.cache_dir))
     try:
         manifest = json.loads((root / "manifest.json").read_text())
@@ -360,4 +374,6 @@ def scan(data_dir: str | Path | None, options: CorpusOptions) -> Corpus:
     return Corpus("synthetic", root, EMOTIONS, utts, synthetic=True,
                   notes=("SYNTHETIC speech-like signals (not speech from people); "
                          f"spec {spec.digest}: {spec.n_speakers} speakers x {len(EMOTIONS)} emotions x "
-                         f"{spec.per_emotion}",))
+                         f"{spec.per_emotion}"
+                         + (f" ({spec.group_per_emotion[1]} for the test fold's speakers)"
+                            if spec.group_per_emotion else ""),))

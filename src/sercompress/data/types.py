@@ -50,6 +50,7 @@ class CorpusOptions:
     iemocap_filter: IemocapFilter = "improvised"
     synthetic_speakers: int = 10
     synthetic_per_emotion: int = 22
+    synthetic_test_group: tuple[int, int] | None = None   # (fold group index, clips per emotion)
     synthetic_seed: int = 0
     cache_dir: Path = Path(".cache")
 

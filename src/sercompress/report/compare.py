@@ -1,12 +1,21 @@
 """The CI gate: compare a candidate summary with a committed reference, variant by variant.
 
-A regression is a figure that got worse by more than its tolerance: UA drop
-(percentage points), growth of the gzip size, peak RAM, estimated device
+A regression is a figure that got worse by more than its tolerance. For
+accuracy that is not enough: a UA drop is a regression only when it exceeds
+``ua_drop_points`` AND is significant at ``alpha`` (one-sided; bootstrap of the
+UA difference, paired on the same clips when both summaries kept per-clip
+predictions of the same clips, unpaired from the confusion matrices otherwise,
+and the table says which). A few borderline clips flipping between two
+machines is noise, not a regression. Growth of the gzip size, peak RAM, estimated device
 latency or host latency (percent; host latency only between runs on the same CPU), a variant that no longer fits a hardware
 profile it used to fit, or a variant that disappeared. Tolerances come from a
 TOML file (`configs/tolerance.toml`) whose defaults are what a reviewer would
 accept without a second look; ``inf`` switches a check off (e.g. host latency
 on a shared CI runner). Improvements never fail the gate.
+
+A NaN or infinite figure, or a figure present on one side and missing on the
+other, is an error (:class:`~sercompress.report.summary.SummaryError`, exit 2):
+a gate must never pass what it could not compare.
 """
 
 from __future__ import annotations
@@ -20,7 +29,8 @@ from pydantic import Field
 
 from ..errors import ConfigError
 from ..tomlconfig import FrozenModel, load_toml_model
-from .summary import Summary, VariantEntry
+from . import uncertainty
+from .summary import Summary, SummaryError, VariantEntry
 from .tables import md_table
 
 TOLERANCE_SCHEMA_VERSION = 1
@@ -31,6 +41,7 @@ class VariantTolerance(FrozenModel):
     """Per-variant override of any default (unset = the file's default)."""
 
     ua_drop_points: float | None = Field(None, ge=0)
+    alpha: float | None = Field(None, gt=0, lt=1)
     size_growth_pct: float | None = Field(None, ge=0)
     ram_growth_pct: float | None = Field(None, ge=0)
     latency_growth_pct: float | None = Field(None, ge=0)
@@ -42,6 +53,8 @@ class Tolerance(FrozenModel):
     schema_version: Literal[1] = TOLERANCE_SCHEMA_VERSION
     #: largest accepted UA drop, in percentage points (0.70 -> 0.69 is 1 point)
     ua_drop_points: float = Field(1.0, ge=0)
+    #: ... and only when the drop is significant at this level (one-sided test of "UA dropped")
+    alpha: float = Field(0.05, gt=0, lt=1)
     #: largest accepted growth of the gzip size, percent
     size_growth_pct: float = Field(5.0, ge=0)
     #: largest accepted growth of the peak activation RAM, percent
@@ -88,7 +101,7 @@ class MetricDiff:
 
     @property
     def changed(self) -> bool:
-        return self.status != "ok" or self.change not in ("+0.0 %", "+0.00 pt", "-0.00 pt", "same", "n/a")
+        return self.status != "ok" or (self.old != self.new and self.change not in ("+0.0 %", "same", "n/a"))
 
     def message(self) -> str:
         return (f"{self.variant}: {self.metric} {_fmt(self.old)} -> {_fmt(self.new)} ({self.change}), "
@@ -142,6 +155,10 @@ class Comparison:
 def compare_summaries(candidate: Summary, reference: Summary, tol: Tolerance | None = None,
                       candidate_name: str = "candidate", reference_name: str = "reference") -> Comparison:
     tol = tol or Tolerance()
+    for summary, side in ((candidate, candidate_name), (reference, reference_name)):
+        require_finite(summary.model_dump(mode="python"), side)
+        for v in summary.variants:
+            uncertainty.check_consistent(v.accuracy, f"{side}: {v.name}")
     old = {v.name: v for v in reference.variants}
     new = {v.name: v for v in candidate.variants}
     diffs: list[MetricDiff] = []
@@ -158,6 +175,19 @@ def compare_summaries(candidate: Summary, reference: Summary, tol: Tolerance | N
     diffs += [MetricDiff(n, "variant", "missing", "present", "added", "-", "added") for n in added]
     removed = tuple(n for n in old if n not in new)
     return Comparison(candidate_name, reference_name, tuple(diffs), added, removed, tol.model_dump())
+
+
+def require_finite(obj: Any, where: str) -> None:
+    """NaN or inf anywhere in a summary is an error naming its key, never a silent pass."""
+    stack: list[tuple[str, Any]] = [(where, obj)]
+    while stack:
+        key, value = stack.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            raise SummaryError(f"{key} is {value}: a summary holding NaN or inf figures cannot be compared")
+        if isinstance(value, dict):
+            stack += [(f"{key}.{k}", v) for k, v in value.items()]
+        elif isinstance(value, (list, tuple)):
+            stack += [(f"{key}[{i}]", v) for i, v in enumerate(value)]
 
 
 def _machine_key(s: Summary) -> tuple[str, int]:
@@ -199,15 +229,30 @@ def _compare_variant(o: VariantEntry, n: VariantEntry, tol: Tolerance, same_mach
 
 
 def _ua(o: VariantEntry, n: VariantEntry, tol: Tolerance) -> MetricDiff:
-    t = f"drop <= {tol.ua_drop_points:g} pt"
-    if o.accuracy is None:
-        return MetricDiff(o.name, "ua_pct", None, _pct(n.accuracy.ua) if n.accuracy else None, "n/a", t, "ok")
-    if n.accuracy is None:
-        return MetricDiff(o.name, "ua_pct", _pct(o.accuracy.ua), None, "not evaluated", t, "regression")
+    t = f"drop <= {tol.ua_drop_points:g} pt or p >= {tol.alpha:g}"
+    if o.accuracy is None and n.accuracy is None:
+        return MetricDiff(o.name, "ua_pct", None, None, "n/a", t, "ok")
+    if o.accuracy is None or n.accuracy is None:
+        raise SummaryError(f"{o.name}: accuracy is missing from the "
+                           f"{'reference' if o.accuracy is None else 'candidate'} summary; cannot compare")
     old, new = _pct(o.accuracy.ua), _pct(n.accuracy.ua)
     delta = new - old
-    status: Status = "regression" if -delta > tol.ua_drop_points + 1e-9 else ("improved" if delta > 0 else "ok")
-    return MetricDiff(o.name, "ua_pct", old, new, f"{delta:+.2f} pt", t, status)
+    diff = uncertainty.difference(o.accuracy, n.accuracy)
+    exceeds = -delta > tol.ua_drop_points + 1e-9
+    if diff is None:  # a summary with neither predictions nor a confusion matrix: raw rule only
+        status: Status = "regression" if exceeds else ("improved" if delta > 0 else "ok")
+        return MetricDiff(o.name, "ua_pct", old, new, f"{delta:+.2f} pt (untested: no per-clip data)", t, status)
+    if exceeds and diff.p_drop < tol.alpha:
+        status = "regression"
+    elif delta > 0 and diff.p_better < tol.alpha:
+        status = "improved"
+    else:
+        status = "ok"
+    how = (f"paired, McNemar {diff.mcnemar.b} lost / {diff.mcnemar.c} won" if diff.mcnemar
+           else "unpaired (different clips)")
+    change = (f"{delta:+.2f} pt [{100 * diff.low:+.2f}, {100 * diff.high:+.2f}], "
+              f"p(drop)={diff.p_drop:.3g}, {how}")
+    return MetricDiff(o.name, "ua_pct", old, new, change, t, status)
 
 
 def _pct(fraction: float) -> float:
@@ -216,9 +261,11 @@ def _pct(fraction: float) -> float:
 
 def _growth(variant: str, metric: str, old: float | None, new: float | None, limit_pct: float) -> MetricDiff:
     t = "not checked" if math.isinf(limit_pct) else f"growth <= {limit_pct:g} %"
+    if old is None and new is None:
+        return MetricDiff(variant, metric, old, new, "n/a", t, "ok")
     if old is None or new is None:
-        status: Status = "regression" if (old is not None and new is None and not math.isinf(limit_pct)) else "ok"
-        return MetricDiff(variant, metric, old, new, "n/a", t, status)
+        raise SummaryError(f"{variant}: {metric} is missing from the {'reference' if old is None else 'candidate'}"
+                           " summary; cannot compare")
     pct = 100.0 * (new - old) / old if old else (0.0 if new == old else math.inf)
     if math.isinf(limit_pct):
         status = "ok"
