@@ -2,7 +2,9 @@
 
 Every sentence is computed from the summary (never canned), and says so when
 a comparison cannot be made (no float32 reference, no baseline, no device
-fits) rather than inventing one.
+fits) rather than inventing one. Accuracies carry their 95 % interval, and a
+variant is called better or worse than float32 only when the paired interval
+of the UA difference excludes zero (:mod:`sercompress.report.uncertainty`).
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from .select import (
     ua,
     unfit_profiles,
 )
-from .summary import Summary
-from .tables import kib, pct
+from . import uncertainty
+from .summary import Summary, VariantEntry
+from .tables import kib, pct, pct_ci
 
 
 def conclusion_sentences(summary: Summary, points: float = UA_KEEP_POINTS) -> list[str]:
@@ -26,8 +29,9 @@ def conclusion_sentences(summary: Summary, points: float = UA_KEEP_POINTS) -> li
         out.append("There is no evaluated float32 reference in this summary, so no variant can be "
                    "judged against it.")
     else:
-        out.append(f"The float32 reference `{ref.name}` reaches UA {pct(ua(ref))} % at "
+        out.append(f"The float32 reference `{ref.name}` reaches UA {pct_ci(ref)} % at "
                    f"{kib(ref.sizes.gzip_bytes)} gzipped.")
+        out.append(_significance_sentence(summary, ref))
         pick = smallest_keeping_accuracy(summary, points)
         if pick is None:
             out.append(f"No compressed variant keeps UA within {points:g} point{'' if points == 1 else 's'} of float32 while "
@@ -38,12 +42,12 @@ def conclusion_sentences(summary: Summary, points: float = UA_KEEP_POINTS) -> li
     if best is not None:
         v, prof = best
         out.append(f"On the smallest device that anything fits, `{prof.name}`, the most accurate variant "
-                   f"is `{v.name}` (UA {pct(ua(v))} %).")
+                   f"is `{v.name}` (UA {pct_ci(v)} %).")
     missing = unfit_profiles(summary)
     if missing:
         out.append(f"No variant fits {_join(missing)}: "
                    + "; ".join(_closest_miss(summary, p) for p in missing) + ".")
-    return out
+    return [s for s in out if s]
 
 
 def conclusion_text(summary: Summary, points: float = UA_KEEP_POINTS) -> str:
@@ -58,12 +62,12 @@ def _pick_sentence(summary: Summary, name: str, points: float) -> str:
     ratio = ref.sizes.gzip_bytes / max(v.sizes.gzip_bytes, 1)
     where = " and fits a device" if summary.profiles else ""
     s = (f"The smallest variant that keeps UA within {points:g} point{'' if points == 1 else 's'} of float32{where} is "
-         f"`{v.name}`: UA {pct(ua(v))} % ({100 * (ua(v) - ua(ref)):+.1f} points), "
+         f"`{v.name}`: UA {pct_ci(v)} % ({_delta(ref, v)}), "
          f"{kib(v.sizes.gzip_bytes)} gzipped, {ratio:.1f}x smaller than float32")
     base = largest_baseline(summary)
     if base is not None:
         s += (f" and {base.sizes.gzip_bytes / max(v.sizes.gzip_bytes, 1):.1f}x smaller than the largest "
-              f"baseline `{base.name}` (UA {pct(ua(base))} %)")
+              f"baseline `{base.name}` (UA {pct_ci(base)} %)")
     s += "."
     gained = [f.hardware for f in v.fits if f.fits and not ((rf := ref.fit_on(f.hardware)) and rf.fits)]
     if gained:
@@ -71,6 +75,44 @@ def _pick_sentence(summary: Summary, name: str, points: float) -> str:
     elif v.fits:
         s += " It fits no device that float32 does not already fit."
     return s
+
+
+def _delta(ref: VariantEntry, v: VariantEntry) -> str:
+    """``-1.2 points [-3.0, +0.5], not significant`` (paired on the same clips when possible)."""
+    d = uncertainty.difference(ref.accuracy, v.accuracy)
+    if d is None:
+        return f"{100 * (ua(v) - ua(ref)):+.1f} points, untested"
+    verdict = ("significantly better" if d.low > 0 else "significantly worse") if d.significant \
+        else "not significantly different"
+    return (f"{100 * d.value:+.1f} points [{100 * d.low:+.1f}, {100 * d.high:+.1f}], {verdict}"
+            + ("" if d.paired else ", unpaired"))
+
+
+def _significance_sentence(summary: Summary, ref: VariantEntry) -> str:
+    """Which variants differ from float32 beyond noise (paired interval of the UA difference)."""
+    better, worse, same, untested = [], [], [], []
+    for v in summary.variants:
+        if v is ref or v.accuracy is None:
+            continue
+        d = uncertainty.difference(ref.accuracy, v.accuracy)
+        if d is None:
+            untested.append(v.name)
+        elif d.significant:
+            (better if d.low > 0 else worse).append(f"{v.name} ({100 * d.value:+.1f})")
+        else:
+            same.append(v.name)
+    parts = []
+    if worse:
+        parts.append(f"significantly worse than float32 in UA: {_join(worse)}")
+    if better:
+        parts.append(f"significantly better: {_join(better)}")
+    if same:
+        parts.append(f"{len(same)} variant{'' if len(same) == 1 else 's'} within noise of float32 "
+                     "(95 % interval of the UA difference includes zero)")
+    if untested:
+        parts.append(f"no per-clip data to test {_join(untested)}")
+    return ("Against float32 (paired on the same test clips where both kept per-clip predictions), "
+            + "; ".join(parts) + ".") if parts else ""
 
 
 def _closest_miss(summary: Summary, profile: str) -> str:

@@ -11,6 +11,7 @@ import io
 from collections.abc import Sequence
 from typing import Any
 
+from . import uncertainty
 from .select import pareto_front, ua
 from .summary import HardwareBudget, Summary, VariantEntry
 
@@ -56,7 +57,24 @@ def _plain_log_x(ax) -> None:
     ax.tick_params(axis="x", which="minor", labelsize=7)
 
 
-def _scatter_families(ax, variants: Sequence[VariantEntry], x_of, label_points: bool = True) -> None:
+def _ua_error_bars(ax, variants: Sequence[VariantEntry], x_of, color: str) -> None:
+    """Vertical 95 % bootstrap intervals of UA (see :mod:`sercompress.report.uncertainty`)."""
+    xs, ys, lo, hi = [], [], [], []
+    for v in variants:
+        iv = uncertainty.intervals(v.accuracy)
+        if iv is None:
+            continue
+        xs.append(x_of(v))
+        ys.append(100 * v.accuracy.ua)
+        lo.append(100 * (v.accuracy.ua - iv["ua"].low))
+        hi.append(100 * (iv["ua"].high - v.accuracy.ua))
+    if xs:
+        ax.errorbar(xs, ys, yerr=[lo, hi], fmt="none", ecolor=color, elinewidth=0.8, capsize=2, alpha=0.7,
+                    zorder=2)
+
+
+def _scatter_families(ax, variants: Sequence[VariantEntry], x_of, label_points: bool = True,
+                      error_bars: bool = False) -> None:
     for fam, style in FAMILY_STYLE.items():
         pts = [(x_of(v), 100 * ua(v), v.name) for v in variants
                if v.family == fam and ua(v) is not None and x_of(v) is not None]
@@ -64,6 +82,9 @@ def _scatter_families(ax, variants: Sequence[VariantEntry], x_of, label_points: 
             continue
         ax.scatter([p[0] for p in pts], [p[1] for p in pts], marker=style["marker"], c=style["color"],
                    s=style["s"], label=style["label"], zorder=3, edgecolors="black", linewidths=0.4)
+        if error_bars:
+            _ua_error_bars(ax, [v for v in variants if v.family == fam and ua(v) is not None
+                                and x_of(v) is not None], x_of, style["color"])
         if label_points:
             for x, y, name in pts:
                 ax.annotate(name, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
@@ -76,14 +97,14 @@ def pareto_png(summary: Summary) -> bytes | None:
         return None
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(8, 5))
-    _scatter_families(ax, variants, lambda v: v.sizes.gzip_bytes / 1024)
+    _scatter_families(ax, variants, lambda v: v.sizes.gzip_bytes / 1024, error_bars=True)
     front = pareto_front(variants)
     ax.step([v.sizes.gzip_bytes / 1024 for v in front], [100 * ua(v) for v in front], where="post",
             color="#2ca02c", linestyle="--", label="Pareto front", zorder=2)
     _plain_log_x(ax)
     ax.set_xlabel("gzip size (KiB, log scale)")
     ax.set_ylabel("UA (%)")
-    ax.set_title("Size vs accuracy")
+    ax.set_title("Size vs accuracy (bars: 95 % bootstrap interval of UA)")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
     return _png(fig)
@@ -109,7 +130,7 @@ def latency_png(summary: Summary, profile: HardwareBudget) -> bytes | None:
         return None
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.2))
-    _scatter_families(ax, have, lambda v: v.fit_on(profile.name).latency_ms)
+    _scatter_families(ax, have, lambda v: v.fit_on(profile.name).latency_ms, error_bars=True)
     _latency_bands(ax, [(v.fit_on(profile.name), 100 * ua(v)) for v in have])
     if profile.latency_ms is not None:
         ax.axvline(profile.latency_ms, color="#d62728", linestyle=":", label=f"budget {profile.latency_ms:g} ms")
@@ -199,6 +220,8 @@ def confusion_png(entries: Sequence[VariantEntry]) -> bytes | None:
         ax.set_yticks(range(len(classes)), classes, fontsize=8)
         ax.set_xlabel("predicted")
         ax.set_ylabel("true")
-        ax.set_title(f"{e.name} (UA {100 * e.accuracy.ua:.1f} %)", fontsize=9)
+        iv = uncertainty.intervals(e.accuracy)
+        ci = f" [{100 * iv['ua'].low:.1f}, {100 * iv['ua'].high:.1f}]" if iv else ""
+        ax.set_title(f"{e.name} (UA {100 * e.accuracy.ua:.1f}{ci} %)", fontsize=9)
     return _png(fig)
 

@@ -12,11 +12,13 @@ import io
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from . import uncertainty
 from .select import unfit_profiles
 from .summary import Summary, VariantEntry
 
 CSV_COLUMNS: tuple[str, ...] = (
-    "variant", "family", "recipe", "format", "dtype", "ua", "wa", "f1",
+    "variant", "family", "recipe", "format", "dtype", "ua", "ua_low", "ua_high", "wa", "wa_low", "wa_high",
+    "f1", "f1_low", "f1_high", "ci_unit", "dua_vs_reference", "dua_low", "dua_high", "dua_p_worse", "dua_paired",
     "file_bytes", "gzip_bytes", "params", "nonzero_params", "macs", "peak_ram_bytes",
     "litert_median_ms", "litert_p90_ms", "onnxruntime_median_ms", "onnxruntime_p90_ms",
     "sparsity", "max_unique_values",
@@ -33,6 +35,7 @@ def _host(v: VariantEntry, runtime: str) -> tuple[float | None, float | None]:
 def variant_rows(summary: Summary) -> list[dict[str, Any]]:
     """One dict per (variant, profile); a variant without fit results gets one row with empty profile."""
     rows = []
+    ref = summary.reference()
     for v in summary.variants:
         lite, ort = _host(v, "litert"), _host(v, "onnxruntime")
         base = {
@@ -41,6 +44,7 @@ def variant_rows(summary: Summary) -> list[dict[str, Any]]:
             "ua": v.accuracy.ua if v.accuracy else None,
             "wa": v.accuracy.wa if v.accuracy else None,
             "f1": v.accuracy.f1 if v.accuracy else None,
+            **_interval_columns(v), **_difference_columns(ref, v),
             "file_bytes": v.sizes.file_bytes, "gzip_bytes": v.sizes.gzip_bytes,
             "params": v.params, "nonzero_params": v.nonzero_params, "macs": v.macs,
             "peak_ram_bytes": v.peak_ram_bytes,
@@ -66,18 +70,60 @@ def variant_rows(summary: Summary) -> list[dict[str, Any]]:
     return rows
 
 
+def _interval_columns(v: VariantEntry) -> dict[str, Any]:
+    iv = uncertainty.intervals(v.accuracy)
+    if iv is None:
+        return {"ci_unit": ""}
+    out: dict[str, Any] = {"ci_unit": iv["ua"].unit}
+    for m, i in iv.items():
+        out[f"{m}_low"], out[f"{m}_high"] = round(i.low, 6), round(i.high, 6)
+    return out
+
+
+def _difference_columns(ref: VariantEntry | None, v: VariantEntry) -> dict[str, Any]:
+    d = uncertainty.difference(ref.accuracy, v.accuracy) if ref is not None and ref is not v else None
+    if d is None:
+        return {"dua_paired": ""}
+    return {"dua_vs_reference": round(d.value, 6), "dua_low": round(d.low, 6), "dua_high": round(d.high, 6),
+            "dua_p_worse": round(d.p_drop, 6), "dua_paired": d.paired}
+
+
 def to_csv(summary: Summary) -> str:
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=list(CSV_COLUMNS), lineterminator="\n")
     w.writeheader()
     for row in variant_rows(summary):
-        w.writerow({k: ("" if row[k] is None else row[k]) for k in CSV_COLUMNS})
+        w.writerow({k: ("" if row.get(k) is None else row[k]) for k in CSV_COLUMNS})
     return buf.getvalue()
 
 
 # -- formatting -------------------------------------------------------------
 def pct(x: float | None) -> str:
     return "n/a" if x is None else f"{100 * x:.1f}"
+
+
+def pct_ci(v: VariantEntry, metric: str = "ua") -> str:
+    """``72.3 [67.8, 76.5]``: the figure and its 95 % bootstrap interval, in percent."""
+    if v.accuracy is None:
+        return "n/a"
+    iv = uncertainty.intervals(v.accuracy)
+    value = getattr(v.accuracy, metric)
+    if iv is None:
+        return pct(value)
+    return f"{100 * value:.1f} [{100 * iv[metric].low:.1f}, {100 * iv[metric].high:.1f}]"
+
+
+def delta_cell(ref: VariantEntry | None, v: VariantEntry) -> str:
+    """UA change against float32 with its interval; "better" / "worse" only when the interval
+    excludes zero, and "unpaired" when the clips differ."""
+    if ref is None or v is ref:
+        return "-"
+    d = uncertainty.difference(ref.accuracy, v.accuracy)
+    if d is None:
+        return "n/a"
+    verdict = ("better" if d.low > 0 else "worse") if d.significant else "n.s."
+    return (f"{100 * d.value:+.1f} [{100 * d.low:+.1f}, {100 * d.high:+.1f}] {verdict}"
+            + ("" if d.paired else " (unpaired)"))
 
 
 def kib(n: float | None) -> str:
@@ -105,15 +151,17 @@ Grid = tuple[list[str], list[list[str]]]
 
 
 def variants_grid(summary: Summary) -> Grid:
-    header = ["variant", "family", "form", "UA %", "WA %", "F1 %", "gzip", "file", "params (non-zero)",
-              "MACs", "peak RAM", "LiteRT ms (p90)", "ORT ms (p90)"]
+    header = ["variant", "family", "form", "UA % [95 % CI]", "UA vs float32, pt [95 % CI]", "WA % [95 % CI]",
+              "F1 % [95 % CI]", "gzip", "file", "params (non-zero)", "MACs", "peak RAM", "LiteRT ms (p90)",
+              "ORT ms (p90)"]
     rows = []
+    ref = summary.reference()
     for v in summary.variants:
         lite, ort = _host(v, "litert"), _host(v, "onnxruntime")
         rows.append([
             v.name, v.family, f"{v.artifact.format} {v.artifact.dtype}",
-            pct(v.accuracy.ua if v.accuracy else None), pct(v.accuracy.wa if v.accuracy else None),
-            pct(v.accuracy.f1 if v.accuracy else None), kib(v.sizes.gzip_bytes), kib(v.sizes.file_bytes),
+            pct_ci(v, "ua"), delta_cell(ref, v), pct_ci(v, "wa"), pct_ci(v, "f1"),
+            kib(v.sizes.gzip_bytes), kib(v.sizes.file_bytes),
             f"{v.params:,} ({v.nonzero_params:,})", mega(v.macs), kib(v.peak_ram_bytes),
             f"{ms(lite[0])} ({ms(lite[1])})", f"{ms(ort[0])} ({ms(ort[1])})",
         ])
@@ -148,7 +196,7 @@ def timings_grid(summary: Summary) -> Grid:
 
 def published_grid(summary: Summary) -> Grid | None:
     rows = [[v.name, v.published.citation, f"{v.published.metric} {v.published.value:.2f} % ({v.published.corpus})",
-             pct(v.accuracy.ua if v.accuracy else None)]
+             pct_ci(v)]
             for v in summary.variants if v.published is not None]
     if not rows:
         return None
@@ -187,4 +235,17 @@ def intro_line(summary: Summary) -> str:
     run = summary.run
     return (f"Dataset {run.dataset}, seed {run.seed}" + (f", fold {run.fold}" if run.fold is not None else "")
             + f"; {len(summary.variants)} variants on {len(summary.profiles)} hardware profiles. "
-            "Accuracy is measured on the exported artifact (test split); UA = unweighted accuracy.")
+            "Accuracy is measured on the exported artifact (test split); UA = unweighted accuracy. "
+            + interval_note(summary))
+
+
+def interval_note(summary: Summary) -> str:
+    """How the intervals were computed (the resampling unit), in one sentence."""
+    ivs = [iv["ua"].unit for v in summary.variants if (iv := uncertainty.intervals(v.accuracy))]
+    unit = ivs[0] if ivs else None
+    how = {"speaker": "resampling test speakers, since clips of one speaker are correlated",
+           "clip-stratified": "resampling test clips within each class; fewer than 5 test speakers"}
+    return ("Brackets are 95 % bootstrap intervals (" + how.get(unit, "from the confusion matrix") + "). "
+            "Differences to float32 are paired on the same clips (unpaired when a side lacks per-clip "
+            "predictions) and called better or worse only when their interval excludes zero "
+            "(n.s. = not significant).")
