@@ -192,7 +192,8 @@ def test_shipped_tolerance_file_is_the_default():
     from pathlib import Path
 
     shipped = load_tolerance(Path(__file__).resolve().parents[2] / "configs" / "tolerance.toml")
-    assert shipped == Tolerance()
+    assert shipped.model_copy(update={"policies": ()}) == Tolerance()
+    assert [p.kind for p in shipped.policies] == ["within", "not_dominated"]
 
 
 def test_host_latency_only_compared_on_the_same_machine():
@@ -207,3 +208,68 @@ def test_host_latency_only_compared_on_the_same_machine():
     assert res.ok
     host = next(d for d in res.diffs if d.variant == "ptq_int8" and d.metric == "host_litert_median_ms")
     assert host.tolerance == "not checked (different machine)"
+
+
+def _policies(tmp_path, text: str) -> Tolerance:
+    t = tmp_path / "policies.toml"
+    t.write_text("schema_version = 1\n" + text)
+    return load_tolerance(t)
+
+
+def test_policies_against_baselines(tmp_path):
+    """vgg_cnn: UA 72.0 on 12 MB; ptq_int8: 69.5 on 0.46 MB (40 clips: the 2.5 pt gap is noise)."""
+    s = make_summary()
+    tol = _policies(tmp_path, """
+[[policies]]
+kind = "within"
+variant = "ptq_int8"
+baseline = "vgg_cnn"
+ua_points = 2.0
+profile = "big_mcu"
+max_flash_ratio = 0.2
+
+[[policies]]
+kind = "within"
+variant = "ptq_int8"
+baseline = "vgg_cnn"
+ua_points = 2.0
+max_flash_ratio = 0.01
+
+[[policies]]
+kind = "not_dominated"
+variant = "prune80_int8"
+profile = "tiny_mcu"
+
+[[policies]]
+kind = "within"
+variant = "qat_int8"
+baseline = "vgg_cnn"
+ua_points = 2.0
+""")
+    res = compare_summaries(s, s, tol)
+    assert [p.outcome for p in res.policies] == ["pass", "fail", "pass", "skipped"]
+    assert "flash 0.035x of vgg_cnn (> 0.01x)" in res.policies[1].message
+    assert "not in this run: qat_int8" in res.policies[3].message
+    assert not res.ok and res.regressions == ()
+    # a baseline as small as the variant with a significantly higher UA dominates it
+    small = _with(s, "vgg_cnn", accuracy=_predicted(40), fits=s.variant("prune80_int8").fits)
+    weak = _with(small, "prune80_int8", accuracy=_predicted(40, flip=60))
+    res = compare_summaries(weak, weak, tol)
+    assert res.policies[2].outcome == "fail" and "dominated by vgg_cnn" in res.policies[2].message
+
+
+def test_policies_in_junit(tmp_path, capsys):
+    import xml.etree.ElementTree as ET
+
+    ref = make_summary().save(tmp_path / "ref.json")
+    tol = tmp_path / "tol.toml"
+    tol.write_text('schema_version = 1\n[[policies]]\nkind = "within"\nvariant = "ptq_int8"\n'
+                   'baseline = "vgg_cnn"\nua_points = 1.0\nmax_flash_ratio = 0.01\n')
+    junit = tmp_path / "gate.xml"
+    assert main(["compare", str(ref), "--against", str(ref), "--tolerance", str(tol), "--junit", str(junit)]) == 1
+    root = ET.parse(junit).getroot()
+    cases = root.findall(".//testcase")
+    assert len(cases) == 6 and root.get("failures") == "1"
+    policy = [c for c in cases if c.get("classname") == "sercompress.compare.policy"]
+    assert policy[0].find("failure") is not None
+    assert "failed policy" in capsys.readouterr().err

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
+from typing import Any
 
 from . import print_json
 
@@ -23,6 +25,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="tolerance TOML (default: built-in defaults, see configs/tolerance.toml)")
     p.add_argument("--all", action="store_true", help="list every compared figure, not only those that changed")
     p.add_argument("--json", action="store_true", help="machine-readable result")
+    p.add_argument("--junit", metavar="FILE", default=None,
+                   help="also write a JUnit XML report: one testcase per variant and per policy")
     p.set_defaults(func=run)
 
 
@@ -34,11 +38,51 @@ def run(args: argparse.Namespace) -> int:
     cand_path, ref_path = resolve_summary_path(args.candidate), resolve_summary_path(args.against)
     result = compare_summaries(Summary.load(cand_path), Summary.load(ref_path), tol,
                                candidate_name=str(cand_path), reference_name=str(ref_path))
+    if args.junit:
+        write_junit(Path(args.junit), result)
     if args.json:
         print_json(result.to_dict())
     else:
         sys.stdout.write(result.to_markdown(only_changes=not args.all))
     if not result.ok:
-        print(f"sercompress compare: {len(result.regressions)} regression(s) beyond tolerance", file=sys.stderr)
+        print(f"sercompress compare: {len(result.regressions)} regression(s) beyond tolerance, "
+              f"{len(result.failed_policies)} failed policy(ies)", file=sys.stderr)
         return 1
     return 0
+
+
+def write_junit(path: Path, result: Any) -> None:
+    """One testcase per compared variant (its regressions as a <failure>) and one per policy."""
+    import xml.etree.ElementTree as ET
+
+    from ..errors import SercompressError
+    from ..storage import atomic_write_bytes
+
+    if path.is_dir():
+        raise SercompressError("--junit names a directory; give a file name", path=path)
+    suite = ET.Element("testsuite", name="sercompress compare")
+    cases = failures = skipped = 0
+    by_variant: dict[str, list[Any]] = {}
+    for d in result.diffs:
+        by_variant.setdefault(d.variant, []).append(d)
+    for variant, diffs in by_variant.items():
+        case = ET.SubElement(suite, "testcase", classname="sercompress.compare.variant", name=variant)
+        bad = [d for d in diffs if d.regression]
+        if bad:
+            fail = ET.SubElement(case, "failure", message="; ".join(d.message() for d in bad), type="Regression")
+            fail.text = "\n".join(d.message() for d in bad)
+        cases, failures = cases + 1, failures + bool(bad)
+    for p in result.policies:
+        case = ET.SubElement(suite, "testcase", classname="sercompress.compare.policy", name=p.name)
+        if p.outcome == "fail":
+            ET.SubElement(case, "failure", message=p.message, type="PolicyFailed").text = p.message
+        elif p.outcome == "skipped":
+            ET.SubElement(case, "skipped", message=p.message)
+        else:
+            ET.SubElement(case, "system-out").text = p.message
+        cases, failures, skipped = cases + 1, failures + (p.outcome == "fail"), skipped + (p.outcome == "skipped")
+    suite.attrib.update(tests=str(cases), failures=str(failures), errors="0", skipped=str(skipped))
+    root = ET.Element("testsuites", tests=str(cases), failures=str(failures))
+    root.append(suite)
+    ET.indent(root)
+    atomic_write_bytes(path, ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n")

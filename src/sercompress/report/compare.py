@@ -30,6 +30,7 @@ from pydantic import Field
 from ..errors import ConfigError
 from ..tomlconfig import FrozenModel, load_toml_model
 from . import uncertainty
+from .policy import Policy, PolicyResult, evaluate
 from .summary import Summary, SummaryError, VariantEntry
 from .tables import md_table
 
@@ -70,6 +71,8 @@ class Tolerance(FrozenModel):
     allow_removed: tuple[str, ...] = ()
     #: per-variant overrides, ``[variants.<name>]``
     variants: dict[str, VariantTolerance] = Field(default_factory=dict)
+    #: policies against the baselines, ``[[policies]]`` (see :mod:`sercompress.report.policy`)
+    policies: tuple[Policy, ...] = ()
 
     def for_variant(self, name: str) -> Tolerance:
         o = self.variants.get(name)
@@ -116,27 +119,34 @@ class Comparison:
     added: tuple[str, ...] = ()
     removed: tuple[str, ...] = ()
     tolerance: dict[str, Any] = field(default_factory=dict)
+    policies: tuple[PolicyResult, ...] = ()
 
     @property
     def regressions(self) -> tuple[MetricDiff, ...]:
         return tuple(d for d in self.diffs if d.regression)
 
     @property
+    def failed_policies(self) -> tuple[PolicyResult, ...]:
+        return tuple(p for p in self.policies if p.outcome == "fail")
+
+    @property
     def ok(self) -> bool:
-        return not self.regressions
+        return not self.regressions and not self.failed_policies
 
     def to_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "candidate": self.candidate, "reference": self.reference,
                 "added": list(self.added), "removed": list(self.removed),
                 "regressions": [d.message() for d in self.regressions],
-                "diffs": [asdict(d) for d in self.diffs], "tolerance": self.tolerance}
+                "diffs": [asdict(d) for d in self.diffs], "tolerance": self.tolerance,
+                "policies": [asdict(p) for p in self.policies]}
 
     def to_markdown(self, only_changes: bool = False) -> str:
         rows = [[d.variant, d.metric, _fmt(d.old), _fmt(d.new), d.change, d.tolerance,
                  "**REGRESSION**" if d.regression else d.status]
                 for d in self.diffs if not only_changes or d.changed]
         head = (f"Candidate `{self.candidate}` against reference `{self.reference}`: "
-                + ("within tolerance." if self.ok else f"{len(self.regressions)} regression(s)."))
+                + ("within tolerance." if self.ok else
+                   f"{len(self.regressions)} regression(s), {len(self.failed_policies)} failed policy(ies)."))
         parts = [head, ""]
         if rows:
             parts.append(md_table(["variant", "metric", "reference", "candidate", "change", "tolerance", "status"],
@@ -147,6 +157,11 @@ class Comparison:
             parts += ["", "Added variants (not in the reference): " + ", ".join(self.added)]
         if self.removed:
             parts += ["", "Removed variants (missing from the candidate): " + ", ".join(self.removed)]
+        if self.policies:
+            parts += ["", "Policies against the baselines:", "",
+                      md_table(["policy", "outcome", "detail"],
+                               [[p.name, p.outcome.upper() if p.outcome == "fail" else p.outcome, p.message]
+                                for p in self.policies])]
         if self.regressions:
             parts += ["", "Regressions:"] + [f"- {d.message()}" for d in self.regressions]
         return "\n".join(parts) + "\n"
@@ -174,7 +189,8 @@ def compare_summaries(candidate: Summary, reference: Summary, tol: Tolerance | N
     added = tuple(n for n in new if n not in old)
     diffs += [MetricDiff(n, "variant", "missing", "present", "added", "-", "added") for n in added]
     removed = tuple(n for n in old if n not in new)
-    return Comparison(candidate_name, reference_name, tuple(diffs), added, removed, tol.model_dump())
+    return Comparison(candidate_name, reference_name, tuple(diffs), added, removed, tol.model_dump(mode="json"),
+                      evaluate(tol.policies, candidate, tol.alpha))
 
 
 def require_finite(obj: Any, where: str) -> None:
