@@ -54,6 +54,8 @@ class DataConfig(FrozenModel):
     seed: int = 0
     classes: tuple[str, ...] | None = None
     iemocap_filter: Literal["improvised", "scripted", "all"] = "improvised"
+    #: RAVDESS vocal channel: speech (01, what SER papers use), song (02) or both
+    ravdess_channel: Literal["speech", "song", "both"] = "speech"
     synthetic_speakers: int = Field(10, ge=4, le=100)
     synthetic_per_emotion: int = Field(22, ge=1, le=500)
     #: clips per speaker and emotion for the speakers of the held-out (test) fold only; None =
@@ -67,7 +69,8 @@ class DataConfig(FrozenModel):
         return FeatureConfig(input_type=self.input_type, duration_s=self.duration_s)
 
     def corpus_options(self) -> CorpusOptions:
-        return CorpusOptions(iemocap_filter=self.iemocap_filter, synthetic_speakers=self.synthetic_speakers,
+        return CorpusOptions(iemocap_filter=self.iemocap_filter, ravdess_channel=self.ravdess_channel,
+                             synthetic_speakers=self.synthetic_speakers,
                              synthetic_per_emotion=self.synthetic_per_emotion,
                              synthetic_test_group=(self.fold, self.synthetic_test_per_emotion)
                              if self.synthetic_test_per_emotion is not None else None,
@@ -78,6 +81,8 @@ class DataConfig(FrozenModel):
         exclude = {"cache_dir", "data_dir"}
         if self.synthetic_test_per_emotion is None:  # unset: the fingerprints of earlier runs stay valid
             exclude.add("synthetic_test_per_emotion")
+        if self.dataset != "ravdess":
+            exclude.add("ravdess_channel")
         return self.model_dump(mode="json", exclude=exclude)
 
 

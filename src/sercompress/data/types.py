@@ -51,6 +51,7 @@ class CorpusOptions:
     synthetic_speakers: int = 10
     synthetic_per_emotion: int = 22
     synthetic_test_group: tuple[int, int] | None = None   # (fold group index, clips per emotion)
+    ravdess_channel: Literal["speech", "song", "both"] = "speech"
     synthetic_seed: int = 0
     cache_dir: Path = Path(".cache")
 
