@@ -87,7 +87,7 @@ def test_unpaired_difference_is_wider_than_paired():
     right = np.flatnonzero(a == y)[:20]
     b[right] = (y[right] + 1) % 4
     paired = stats.paired_difference(y, a, b, 4)
-    cm = lambda p: classification_metrics(y, p, "abcd").confusion  # noqa: E731
+    cm = lambda p: classification_metrics(y, p, "abcd").confusion
     unpaired = stats.unpaired_difference(cm(a), cm(b))
     assert unpaired.value == pytest.approx(paired.value)
     assert unpaired.high - unpaired.low > 2 * (paired.high - paired.low)

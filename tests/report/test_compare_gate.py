@@ -12,6 +12,8 @@ from sercompress.errors import ConfigError
 from sercompress.report.compare import Tolerance, compare_summaries, load_tolerance
 from sercompress.report.summary import Summary
 
+from .conftest import make_summary
+
 
 def _with(summary: Summary, name: str, **updates) -> Summary:
     """Copy of ``summary`` with one variant's nested fields replaced (``accuracy__ua=0.5``)."""

@@ -9,6 +9,7 @@ of the UA difference excludes zero (:mod:`sercompress.report.uncertainty`).
 
 from __future__ import annotations
 
+from . import uncertainty
 from .select import (
     UA_KEEP_POINTS,
     best_on_smallest_device,
@@ -17,9 +18,8 @@ from .select import (
     ua,
     unfit_profiles,
 )
-from . import uncertainty
 from .summary import Summary, VariantEntry
-from .tables import kib, pct, pct_ci
+from .tables import kib, pct_ci
 
 
 def conclusion_sentences(summary: Summary, points: float = UA_KEEP_POINTS) -> list[str]:
