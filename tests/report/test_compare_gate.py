@@ -12,7 +12,6 @@ from sercompress.errors import ConfigError
 from sercompress.report.compare import Tolerance, compare_summaries, load_tolerance
 from sercompress.report.summary import Summary
 
-from .conftest import make_summary
 
 
 def _with(summary: Summary, name: str, **updates) -> Summary:
