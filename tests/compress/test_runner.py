@@ -74,6 +74,12 @@ def test_variant_has_files_figures_and_a_record(pruned_variant):
     assert record["artifact_sha256"] == result.artifact_sha256
     assert record["schema_version"] == 2 and "directory" not in record
     assert load_variant(result.directory) == result  # the stored record is the returned one
+    # per-clip predictions of each evaluated file, in the record, consistent with its accuracy
+    for kind in ("tflite", "tflite_int8"):
+        p = result.accuracy[kind].predictions
+        assert len(p.clip_ids) == 48 and len(p.probabilities) == 48
+        assert sum(a == b for a, b in zip(p.labels, p.predicted)) / 48 == pytest.approx(result.accuracy[kind].wa)
+    assert record["accuracy"]["tflite"]["predictions"]["predicted"] == list(result.accuracy["tflite"].predictions.predicted)
 
 
 def test_rerun_reuses_finished_variant(pruned_variant, reference):
