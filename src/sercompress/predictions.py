@@ -60,3 +60,11 @@ class ClipPredictions(FrozenModel):
         """Both evaluated the same clips with the same labels (so a paired comparison is valid)."""
         return (self.clip_ids == other.clip_ids and self.labels == other.labels
                 and self.n_classes == other.n_classes)
+
+
+def clip_id(path: str | Path, root: Path | None) -> str:
+    """A clip's path relative to the corpus root: the same id on every machine."""
+    try:
+        return Path(path).relative_to(root).as_posix() if root is not None else Path(path).as_posix()
+    except ValueError:
+        return Path(path).as_posix()
