@@ -119,7 +119,6 @@ def damage(summary, run_dir: Path):
     from sercompress.export.tflite import to_tflite
     from sercompress.metrics import classification_metrics
     from sercompress.predictions import ClipPredictions
-    from sercompress.report.summary import Accuracy
     from sercompress.train import load_reference
 
     ref = load_reference(run_dir / "reference")
@@ -136,8 +135,7 @@ def damage(summary, run_dir: Path):
     data = ref.data()
     probs = run_tflite(path, data.test.x)
     p = ClipPredictions.from_arrays(keep.clip_ids, keep.speakers, data.test.y, probs)
-    m = classification_metrics(p.labels, p.predicted, data.classes)
-    acc = Accuracy(ua=m.ua, wa=m.wa, f1=m.f1, confusion=m.confusion, classes=m.classes, n=m.n, predictions=p)
+    acc = classification_metrics(p.labels, p.predicted, data.classes).model_copy(update={"predictions": p})
     variants = tuple(v.model_copy(update={"accuracy": acc}) if v.name == DAMAGED else v for v in summary.variants)
     return summary.model_copy(update={"variants": variants})
 

@@ -11,6 +11,7 @@ probabilities, in ``summary.json`` without them.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np

@@ -111,7 +111,7 @@ def test_nan_inf_or_missing_figures_are_errors(tmp_path, ref_path, capsys, value
     data = json.loads(make_summary().to_json())
     for v in data["variants"]:
         for f in v["fits"]:
-            f["latency_ms"] = value
+            f["latency"]["ms"] = value
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(data))
     assert main(["compare", str(bad), "--against", str(ref_path)]) == 2

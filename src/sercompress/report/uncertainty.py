@@ -1,4 +1,4 @@
-"""Intervals and differences of the accuracies *in a summary*: the bridge from `Accuracy` to `stats`.
+"""Intervals and differences of the accuracies *in a summary*: the bridge from `Metrics` to `stats`.
 
 Per-clip predictions give the exact interval (speaker or class-stratified
 bootstrap) and paired differences; a summary without them (written before they
@@ -14,8 +14,8 @@ from functools import lru_cache
 import numpy as np
 
 from .. import stats
-from ..predictions import ClipPredictions
 from ..metrics import Metrics as Accuracy
+from ..predictions import ClipPredictions
 from .summary import SummaryError
 
 #: Recorded figures and those recomputed from the per-clip predictions must agree this closely.
