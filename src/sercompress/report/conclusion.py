@@ -98,14 +98,14 @@ def _significance_sentence(summary: Summary, ref: VariantEntry) -> str:
         if d is None:
             untested.append(v.name)
         elif d.significant:
-            (better if d.low > 0 else worse).append(f"{v.name} ({100 * d.value:+.1f})")
+            (better if d.low > 0 else worse).append(f"`{v.name}` ({100 * d.value:+.1f} pt)")
         else:
             same.append(v.name)
     parts = []
     if worse:
-        parts.append(f"significantly worse than float32 in UA: {_join(worse)}")
+        parts.append(f"significantly worse than float32 in UA: {_join_plain(worse)}")
     if better:
-        parts.append(f"significantly better: {_join(better)}")
+        parts.append(f"significantly better: {_join_plain(better)}")
     if same:
         parts.append(f"{len(same)} variant{'' if len(same) == 1 else 's'} within noise of float32 "
                      "(95 % interval of the UA difference includes zero)")
@@ -126,5 +126,8 @@ def _closest_miss(summary: Summary, profile: str) -> str:
 
 
 def _join(items: list[str]) -> str:
-    items = [f"`{i}`" for i in items]
+    return _join_plain([f"`{i}`" for i in items])
+
+
+def _join_plain(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
