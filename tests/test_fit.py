@@ -8,6 +8,7 @@ import pytest
 
 from sercompress.fit import Budget, DeviceFit, flash_used, ram_used
 from sercompress.profile.hardware import HardwareProfile
+from sercompress.profile.host import summarize
 from sercompress.profile.persistent import STATED_ERROR
 from sercompress.profile.types import (
     LatencyEstimate,
@@ -160,3 +161,43 @@ def test_default_budget_has_no_limits():
     assert r.fits and all(c.margin is None for c in r.checks)
     assert not Budget(latency_ms=5.0).is_satisfied_by(static(), None).fits
     assert Budget().is_satisfied_by(static(), None).check("latency").ok
+
+
+def test_unknown_latency_is_neither_a_fit_nor_a_miss():
+    """Ops the runtime runs but the cost model does not know: UNKNOWN, never FITS, never a miss."""
+    unknown = LatencyEstimate(hardware="dev", source="unknown", ms=None, cycles=None,
+                              reason="1 layer(s) of op(s) CUMSUM that runtime tflm runs ...")
+    r = Budget.from_hardware(hw()).is_satisfied_by(static(), unknown)
+    assert (r.verdict, r.fits) == ("UNKNOWN", False)
+    latency = r.check("latency")
+    assert (latency.ok, latency.unknown, latency.marginal, latency.status) == (False, True, False, "unknown")
+    assert latency.reason.startswith("UNKNOWN: ") and "CUMSUM" in latency.reason
+    assert r.reasons == (f"latency: {latency.reason}",)
+    # a byte figure over its limit still makes it a miss
+    over = Budget.from_hardware(hw()).is_satisfied_by(static(file_bytes=90 * KIB), unknown)
+    assert over.verdict == "DOES NOT FIT"
+    # without a latency budget an unknown latency does not matter
+    free = Budget(hardware="dev").is_satisfied_by(static(), unknown)
+    assert free.verdict == "FITS" and "UNKNOWN" in free.check("latency").reason
+    assert DeviceFit.model_validate_json(r.model_dump_json()) == r
+
+
+def _host_measurement(peak: int, baseline: int):
+    return summarize("m.tflite", "litert", 1, 5, [1.0] * 50, peak, baseline)
+
+
+def test_litert_and_onnxruntime_devices_use_their_own_ram_figure():
+    """Not TFLite Micro's arena: the measured RSS growth where it was run, else the planned arena."""
+    arena = static(tflm=_measured(45 * KIB), peak=30 * KIB)
+    for runtime, name in (("litert", "LiteRT"), ("onnxruntime", "ONNX Runtime")):
+        used = ram_used(arena, hw(runtime=runtime))
+        assert used.bytes == 30 * KIB and used.source.startswith(f"{name} planned activation arena")
+    host = hw(runtime="litert", measured=True, ram_bytes=10**9)
+    run = _host_measurement(peak=50_000_000, baseline=43_000_000)
+    assert ram_used(arena, host, run).bytes == 7_000_000
+    measured = LatencyEstimate(hardware="dev", source="measured", ms=1.0, cycles=1e5, reason="",
+                               measured=run)
+    check = Budget.from_hardware(host).is_satisfied_by(arena, measured).check("ram")
+    assert check.value == 7_000_000 + 10 * KIB and "peak RSS over baseline measured by litert" in check.reason
+    # TFLite Micro devices keep the arena TFLite Micro allocated
+    assert ram_used(arena, hw(), run).bytes == 45 * KIB

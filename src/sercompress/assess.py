@@ -26,7 +26,7 @@ from .profile.types import HostLatency, LatencyEstimate, StaticProfile
 from .records import Record, read_cached, write_record
 from .storage import content_hash, sha256_file
 
-ASSESSMENT_SCHEMA_VERSION = 3
+ASSESSMENT_SCHEMA_VERSION = 4
 
 
 class DeviceAssessment(Record):
@@ -93,7 +93,7 @@ class DeviceAssessment(Record):
 class ArtifactAssessment(Record):
     """Everything the report needs about one file, as measured on it."""
 
-    schema_version: Literal[3] = ASSESSMENT_SCHEMA_VERSION
+    schema_version: Literal[4] = ASSESSMENT_SCHEMA_VERSION
     path: str
     sha256: str
     static: StaticProfile                       # with TFLite Micro's arena when it was run

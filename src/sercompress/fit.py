@@ -14,12 +14,15 @@ the run and the report all go through :func:`ram_used` / :func:`flash_used`):
 * flash = the model file (a .tflite flatbuffer is stored in flash as is, so
   its whole size counts; for other formats the constant data) + the runtime's
   declared flash; for Vela devices, Vela's own flash figure when available.
-* RAM = the arena: Vela's SRAM for Vela devices, else the TFLM arena actually
-  allocated when it was measured (``static.tflm``), else the estimated whole
-  arena (plan + persistent tail, :mod:`.profile.persistent`) at its stated upper
-  bound -- plus the runtime's declared RAM.
+* RAM = what the device's runtime allocates: Vela's SRAM for Vela devices; on a
+  TFLite Micro device the TFLM arena actually allocated when it was measured
+  (``static.tflm``), else the estimated whole arena (plan + persistent tail,
+  :mod:`.profile.persistent`) at its stated upper bound; on a LiteRT / ONNX Runtime
+  device the peak RSS the measurement added over its baseline where it was measured
+  (``host``), else the planned arena -- plus the runtime's declared RAM.
 * latency = the estimate's ms (``profile.latency.estimate``: measured on ``host``,
-  Vela's for Vela devices); "unsupported" fails.
+  Vela's for Vela devices); "unsupported" fails; "unknown" (ops the runtime runs
+  but the cost model does not know) is neither a fit nor a miss: the UNKNOWN verdict.
 * dtype = the model's weight / activation dtypes against the device's.
 """
 
@@ -33,7 +36,7 @@ from .profile.dtype_policy import compute_dtypes, unsupported_reasons
 from .profile.hardware import HardwareProfile
 from .profile.latency import vela_for
 from .profile.persistent import STATED_ERROR as ARENA_STATED_ERROR
-from .profile.types import LatencyEstimate, StaticProfile
+from .profile.types import HostLatency, LatencyEstimate, StaticProfile
 from .records import Record
 
 
@@ -48,9 +51,17 @@ class Check(Record):
     unit: Literal["bytes", "ms", ""]
     reason: str
     marginal: bool = False     # not ok, but not known to fail: the budget lies inside the band
+    unknown: bool = False      # not ok, but not known to fail: no figure (ops without a cost)
+
+    @property
+    def status(self) -> Literal["ok", "marginal", "unknown", "FAIL"]:
+        return "ok" if self.ok else "marginal" if self.marginal else "unknown" if self.unknown \
+            else "FAIL"
 
 
-Verdict = Literal["FITS", "MARGINAL", "DOES NOT FIT"]
+Verdict = Literal["FITS", "MARGINAL", "UNKNOWN", "DOES NOT FIT"]
+#: How check and profile --hw mark each check's status.
+STATUS_MARK = {"ok": "ok  ", "marginal": "WARN", "unknown": "UNKN", "FAIL": "FAIL"}
 
 
 class DeviceFit(Record):
@@ -59,8 +70,9 @@ class DeviceFit(Record):
     FITS: every check holds at the pessimistic end of its figure (the latency band's
     upper bound); DOES NOT FIT: some check fails even at the optimistic end (the band's
     lower bound over budget, or a byte figure over its limit); MARGINAL: the budget
-    lies inside the latency band, or the model is outside the calibrated op mix.
-    ``fits`` is ``verdict == "FITS"``.
+    lies inside the latency band, or the model is outside the calibrated op mix;
+    UNKNOWN: nothing fails, but the latency has no figure (the device's runtime runs
+    every op, the cost model does not know some). ``fits`` is ``verdict == "FITS"``.
     """
 
     artifact: str
@@ -91,15 +103,19 @@ class Resource(Record):
     source: str   # "Vela SRAM" | "TFLM arena (measured by TFLite Micro)" | "TFLM arena (estimated ...)" | "Vela flash" | ...
 
 
-def ram_used(static: StaticProfile, hw: HardwareProfile | None) -> Resource:
-    """The RAM ``static``'s arena takes on ``hw`` (``None``: no device), runtime excluded.
+def ram_used(static: StaticProfile, hw: HardwareProfile | None,
+             measured: HostLatency | None = None) -> Resource:
+    """The RAM ``static`` takes on ``hw`` (``None``: no device), runtime excluded.
 
-    Vela's SRAM on a Vela device it was compiled for, else the arena TFLite Micro
-    allocated when it was run, else the estimated arena's upper bound.
+    Vela's SRAM on a Vela device it was compiled for; on a LiteRT / ONNX Runtime
+    device what that runtime allocates (:func:`_host_runtime_ram`); else the arena
+    TFLite Micro allocated when it was run, else the estimated arena's upper bound.
     """
     vela = vela_for(static, hw) if hw is not None else None
     if vela is not None:
         return Resource(bytes=vela.sram_bytes, source="Vela SRAM")
+    if hw is not None and hw.runtime in ("litert", "onnxruntime"):
+        return _host_runtime_ram(static, hw, measured)
     arena = _tflm_arena(static)
     scratch = _cmsis_nn_scratch(static, hw)
     if not scratch:
@@ -107,6 +123,26 @@ def ram_used(static: StaticProfile, hw: HardwareProfile | None) -> Resource:
     return Resource(bytes=arena.bytes + scratch,
                     source=f"{arena.source} {_kib(arena.bytes)} + CMSIS-NN kernel scratch "
                            f"{_kib(scratch)} (bound from its buffer-size rules) =")
+
+
+def _host_runtime_ram(static: StaticProfile, hw: HardwareProfile,
+                      measured: HostLatency | None) -> Resource:
+    """LiteRT / ONNX Runtime: the measured RSS growth, else the runtime's planned arena.
+
+    Where the model was run (``host``), the measuring process's peak RSS over its
+    baseline before loading the model: arena, mapped model file, packed weights. The
+    baseline itself is the profile's runtime RAM. Elsewhere both runtimes plan their
+    activation arena the way :mod:`.profile.arena` does (TFLite Micro's tail is no part
+    of it); the mapped file and packed weights are then not included, and it says so.
+    """
+    name = "LiteRT" if hw.runtime == "litert" else "ONNX Runtime"
+    if measured is not None:
+        grown = max(0, measured.peak_rss_bytes - measured.baseline_rss_bytes)
+        return Resource(bytes=grown, source=f"peak RSS over baseline measured by {measured.runtime} "
+                                            "here (arena, mapped file, packed weights)")
+    return Resource(bytes=static.peak_ram_bytes,
+                    source=f"{name} planned activation arena (mapped model file and packed "
+                           "weights not included)")
 
 
 def _cmsis_nn_scratch(static: StaticProfile, hw: HardwareProfile | None) -> int:
@@ -176,13 +212,12 @@ class Budget:
                    runtime_ram_bytes=hw.runtime_ram_bytes, profile=hw)
 
     def is_satisfied_by(self, static: StaticProfile, latency: LatencyEstimate | None) -> DeviceFit:
-        checks = (self._flash(static), self._ram(static), self._latency(latency), self._dtype(static))
-        if all(c.ok for c in checks):
-            verdict: Verdict = "FITS"
-        elif all(c.ok or c.marginal for c in checks):
-            verdict = "MARGINAL"
-        else:
-            verdict = "DOES NOT FIT"
+        measured = latency.measured if latency is not None else None
+        checks = (self._flash(static), self._ram(static, measured), self._latency(latency),
+                  self._dtype(static))
+        statuses = {c.status for c in checks}
+        verdict: Verdict = ("DOES NOT FIT" if "FAIL" in statuses else "UNKNOWN" if "unknown" in statuses
+                            else "MARGINAL" if "marginal" in statuses else "FITS")
         return DeviceFit(artifact=static.path, hardware=self.hardware, fits=verdict == "FITS",
                          checks=checks, verdict=verdict)
 
@@ -192,8 +227,8 @@ class Budget:
         used = flash_used(static, self.profile)
         return _bytes_check("flash", used, self.runtime_flash_bytes, self.flash_bytes)
 
-    def _ram(self, static: StaticProfile) -> Check:
-        used = ram_used(static, self.profile)
+    def _ram(self, static: StaticProfile, measured: HostLatency | None) -> Check:
+        used = ram_used(static, self.profile, measured)
         return _bytes_check("ram", used, self.runtime_ram_bytes, self.ram_bytes)
 
     def _latency(self, latency: LatencyEstimate | None) -> Check:
@@ -201,6 +236,12 @@ class Budget:
             ok = self.latency_ms is None
             return _check("latency", ok, None, self.latency_ms, None, "ms",
                           "no latency figure" + ("" if ok else " for a device with a latency budget"))
+        if latency.source == "unknown":
+            if self.latency_ms is None:
+                return _check("latency", True, None, None, None, "ms",
+                              f"UNKNOWN ({latency.reason}), no budget")
+            return Check(name="latency", ok=False, value=None, limit=self.latency_ms, margin=None,
+                         unit="ms", reason=f"UNKNOWN: {latency.reason}", unknown=True)
         if latency.ms is None:
             return _check("latency", False, None, self.latency_ms, None, "ms",
                           f"{latency.source}: {latency.reason}")
@@ -229,6 +270,8 @@ class Budget:
 
 def latency_text(latency: LatencyEstimate) -> str:
     """``1.28 s (estimated, 90 % band 1.05-1.55 s)``: the figure as check and report print it."""
+    if latency.source == "unknown":
+        return f"UNKNOWN ({latency.reason})"
     if latency.ms is None:
         return f"no figure ({latency.source})"
     if latency.band is None:
@@ -237,6 +280,15 @@ def latency_text(latency: LatencyEstimate) -> str:
     label = "band" if b.basis.startswith("unvalidated") else "90 % band"
     return (f"{_duration(latency.ms)} ({latency.source}, {label} {_duration(b.low_ms)}–"
             f"{_duration(b.high_ms)}; {b.basis})")
+
+
+def energy_figure(latency: LatencyEstimate) -> str:
+    """``12.7 mJ per inference, 90 % band 10.4–15.3 mJ``; "" without a power figure."""
+    if latency.energy_mj is None:
+        return ""
+    band = latency.energy_band_mj
+    span = f", 90 % band {band[0]:.3g}–{band[1]:.3g} mJ" if band else ""
+    return f"{latency.energy_mj:.3g} mJ per inference{span}"
 
 
 def _duration(ms: float) -> str:

@@ -34,6 +34,20 @@ def tiny(tmp_path_factory) -> dict[str, Path]:
     return {"int8": d / "tiny_int8.tflite", "f32": d / "tiny_f32.tflite", "dir": d}
 
 
+@pytest.fixture(scope="module")
+def cumsum(tmp_path_factory) -> Path:
+    """A dense layer then CUMSUM: a TFLite Micro builtin the cost model has no cost for."""
+    from sercompress.export.tflite import to_tflite
+    from sercompress.tf_env import keras, tf
+
+    k = keras()
+    x = k.Input(shape=(8,))
+    y = k.layers.Lambda(lambda t: tf().math.cumsum(t, axis=-1))(k.layers.Dense(4)(x))
+    path = tmp_path_factory.mktemp("cumsum") / "cumsum.tflite"
+    path.write_bytes(to_tflite(k.Model(x, y)))
+    return path
+
+
 def _small_ram_profile(directory: Path, ram: int = 34_000) -> Path:
     """stm32h743 with almost no RAM: the tiny model's arena cannot fit."""
     text = (SHIPPED_DIR / "stm32h743.toml").read_text().replace('name = "stm32h743"',
@@ -118,3 +132,62 @@ def test_check_runs_without_tensorflow(tiny):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["fits"] is True
+
+
+def test_unknown_op_the_runtime_runs_is_latency_unknown(cumsum, tmp_path, capsys):
+    """Not DOES NOT FIT, not unsupported, not FITS: UNKNOWN, skipped in JUnit, failing under --strict."""
+    junit = tmp_path / "check.xml"
+    rc = main(["check", str(cumsum), "--hw", "stm32h743", "--hw", "rpi4", "--junit", str(junit)])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    assert "cumsum.tflite on stm32h743: UNKNOWN" in out and "cumsum.tflite on rpi4: UNKNOWN" in out
+    assert "UNKN latency  UNKNOWN: 1 layer(s) of op(s) CUMSUM that runtime tflm runs" in out
+    assert "unsupported" not in out and "FAIL" not in out
+    # TFLite Micro really runs it: it allocated the model (an op it lacks aborts the allocation)
+    assert "TFLM arena (measured by TFLite Micro)" in out
+    cases = ET.parse(junit).getroot().findall(".//testcase")
+    assert [c.find("skipped").get("message").split(":")[0] for c in cases] == ["UNKNOWN", "UNKNOWN"]
+    assert all(c.find("failure") is None for c in cases)
+    assert "latency: unknown: UNKNOWN" in cases[0].find("system-out").text
+
+    rc = main(["check", str(cumsum), "--hw", "stm32h743", "--strict", "--json", "--junit", str(junit)])
+    result = json.loads(capsys.readouterr().out)
+    assert rc == 1 and result["passed"] is False
+    assert result["results"][0]["verdict"] == "UNKNOWN" and result["latency"][0]["source"] == "unknown"
+    failure = ET.parse(junit).getroot().find(".//failure")
+    assert failure.get("type") == "Unknown" and "CUMSUM" in failure.get("message")
+
+
+def test_unknown_op_the_runtime_lacks_is_unsupported(cumsum, tmp_path, capsys):
+    """The same file with the op renamed to a custom op: TFLite Micro has no kernel, so it does not fit."""
+    data = cumsum.read_bytes()
+    custom = _rename_cumsum_to_custom(data)
+    path = tmp_path / "custom.tflite"
+    path.write_bytes(custom)
+    assert main(["check", str(path), "--hw", "stm32h743", "--json"]) == 1
+    result = json.loads(capsys.readouterr().out)["results"][0]
+    assert result["verdict"] == "DOES NOT FIT"
+    latency = next(c for c in result["checks"] if c["name"] == "latency")
+    assert "not supported by runtime tflm: BUILTIN_32 (an operator code with no name" in latency["reason"]
+
+
+def _rename_cumsum_to_custom(data: bytes) -> bytes:
+    """Turn the file's CUMSUM operator code into CUSTOM (code 32, no custom name): same graph, an
+    op no runtime has a kernel for."""
+    from ethosu.vela.tflite.BuiltinOperator import BuiltinOperator
+    from ethosu.vela.tflite.Model import Model
+
+    model = Model.GetRootAs(data, 0)
+    out = bytearray(data)
+    for i in range(model.OperatorCodesLength()):
+        code = model.OperatorCodes(i)
+        if code.BuiltinCode() == BuiltinOperator.CUMSUM:
+            table = code._tab
+            for slot in (10, 4):  # builtin_code (int32), deprecated_builtin_code (int8)
+                offset = table.Offset(slot)
+                if offset:
+                    pos = table.Pos + offset
+                    size = 4 if slot == 10 else 1
+                    out[pos:pos + size] = BuiltinOperator.CUSTOM.to_bytes(size, "little", signed=True)
+            return bytes(out)
+    raise AssertionError("no CUMSUM operator code in the file")

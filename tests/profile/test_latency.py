@@ -99,12 +99,29 @@ def test_effective_macs_and_no_power():
      "activation dtype(s) ['int16'] not supported"),
     ([layer(0, "Conv2D", 10, 4, 4, "int8", "float32")],
      {"act_dtypes": ("float32",)}, "float compute"),
-    ([layer(0, "Unknown", 0, 4, 4)], {"unknown": ("EXP",)}, "unknown op(s) ['EXP']"),
+    ([layer(0, "Unknown", 0, 4, 4)], {"unknown": ("CUSTOM:Mystery",)},
+     "not supported by runtime tflm: CUSTOM:Mystery (not a TFLite Micro builtin)"),
 ])
 def test_unsupported_gets_no_number(net, kwargs, words):
     est = estimate(static(net, **kwargs), device())
     assert est.source == "unsupported" and est.ms is None and est.cycles is None
     assert words in est.reason
+
+
+@pytest.mark.parametrize("runtime,op,source", [
+    ("tflm", "CUMSUM", "unknown"),            # a TFLite Micro builtin we have no cost for
+    ("tflm", "NON_MAX_SUPPRESSION_V5", "unsupported"),  # a TFLite builtin TFLite Micro lacks
+    ("tflm", "CUSTOM:Mystery", "unsupported"),
+    ("litert", "NON_MAX_SUPPRESSION_V5", "unknown"),    # LiteRT runs every builtin ...
+    ("litert", "CUSTOM:Mystery", "unsupported"),        # ... but no custom op
+])
+def test_unknown_op_leaves_latency_unknown_only_where_the_runtime_runs_it(runtime, op, source):
+    """Never a total that counts the op as zero: no figure, and unknown vs unsupported by runtime."""
+    net = [*NET, layer(7, "Unknown", 0, 10, 10)]
+    est = estimate(static(net, unknown=(op,)), device(runtime=runtime))
+    assert est.source == source and est.ms is None and est.cycles is None and est.energy_mj is None
+    assert op in est.reason
+    assert est.supported == (source == "unknown")
 
 
 def test_float_io_conversions_keep_an_integer_model_integer():

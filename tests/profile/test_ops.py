@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from sercompress.profile import onnx_reader, ops, tflite_reader
@@ -98,8 +100,8 @@ def test_a_leaky_relu_model_is_not_refused_as_unsupported(tmp_path):
     from onnx import TensorProto, helper
 
     from sercompress.profile import profile_artifact
-    from sercompress.profile.hardware import get_hw_profile
     from sercompress.profile.dtype_policy import unsupported_reasons
+    from sercompress.profile.hardware import get_hw_profile
     from sercompress.profile.latency import estimate
 
     graph = helper.make_graph([helper.make_node("LeakyRelu", ["x"], ["y"], alpha=0.1)], "g",
@@ -137,3 +139,23 @@ def test_tflite_bidirectional_lstm_counts_both_directions():
     bw = {k + 17: _tensor(k + 17, (c, feat) if k < 5 else (c, c)) for k in range(1, 9)}
     attrs = tflite_reader._recurrent_attrs("BIDIRECTIONAL_SEQUENCE_LSTM", {**x, **fw, **bw})
     assert attrs["steps"] * attrs["matrix_elements"] == 2 * t * 4 * c * (feat + c)
+
+
+def test_tflm_builtins_are_the_kernels_the_installed_tflite_micro_registers():
+    """The op table's list of what TFLite Micro runs, read against its runtime's Register_* symbols."""
+    import re
+    import shutil
+    import subprocess
+    from importlib.util import find_spec
+
+    from ethosu.vela.tflite.BuiltinOperator import BuiltinOperator
+
+    spec_ = find_spec("tflite_micro")
+    nm = shutil.which("nm")
+    if spec_ is None or nm is None:
+        pytest.skip("needs the tflite_micro runtime and binutils' nm")
+    lib = next(Path(spec_.submodule_search_locations[0]).rglob("_runtime*.so"))
+    symbols = subprocess.run([nm, "-C", str(lib)], capture_output=True, text=True, check=True).stdout
+    registered = set(re.findall(r"Register_([A-Z0-9_]+)\(", symbols))
+    builtins = {k for k in vars(BuiltinOperator) if not k.startswith("_")}
+    assert registered & builtins == ops.TFLM_BUILTINS

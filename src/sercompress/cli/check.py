@@ -20,15 +20,19 @@ from typing import Any
 
 from . import print_json
 
+#: Verdicts that are neither a fit nor a miss: shown, skipped in JUnit, failing under --strict.
+SOFT_VERDICTS = ("MARGINAL", "UNKNOWN")
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("check", help="check artifacts against hardware budgets (exit 1 if any misfits)",
                        description="For each artifact and hardware profile: flash, RAM, latency "
                                    "and dtype checks with margins, and a verdict: FITS (the "
                                    "latency band's upper bound within budget), MARGINAL (the "
-                                   "budget inside the band), DOES NOT FIT. Exit 0 if none does "
-                                   "not fit (--strict: if all fit), 1 otherwise, 2 on a usage or "
-                                   "input error.")
+                                   "budget inside the band), UNKNOWN (the device runs every op "
+                                   "but the latency model has no cost for some), DOES NOT FIT. "
+                                   "Exit 0 if none does not fit (--strict: if all fit), 1 "
+                                   "otherwise, 2 on a usage or input error.")
     p.add_argument("files", nargs="+", metavar="FILE", help=".tflite or .onnx artifact(s)")
     p.add_argument("--hw", action="append", required=True, metavar="NAME",
                    help="hardware profile name or .toml path (repeatable)")
@@ -40,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="threads for measured (host) latency; 0 = all cores (default: 1)")
     p.add_argument("--runs", type=int, default=50, help="timed runs for measured latency (>= 50)")
     p.add_argument("--cache-dir", default=None, help="cache for Vela results (default: .cache)")
-    p.add_argument("--strict", action="store_true", help="MARGINAL fails too (exit 1)")
+    p.add_argument("--strict", action="store_true", help="MARGINAL and UNKNOWN fail too (exit 1)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--junit", metavar="FILE", default=None, help="also write a JUnit XML report")
     p.set_defaults(func=run)
@@ -64,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     pairs = [(_check(static, hw, args), hw) for static in statics for hw in profiles]
     devices = [d for d, _ in pairs]
     results = [d.fit for d in devices]
-    failing = ("DOES NOT FIT", "MARGINAL") if args.strict else ("DOES NOT FIT",)
+    failing = ("DOES NOT FIT", *SOFT_VERDICTS) if args.strict else ("DOES NOT FIT",)
     passed = not any(r.verdict in failing for r in results)
     if args.junit:
         write_junit(Path(args.junit), results, failing)
@@ -98,7 +102,7 @@ def _check(static: Any, hw: Any, args: argparse.Namespace) -> Any:
 
 
 def _print(device: Any, power_source: str | None) -> None:
-    from ..fit import latency_text
+    from ..fit import STATUS_MARK, latency_text
 
     result, latency = device.fit, device.latency
     print(f"{result.artifact} on {result.hardware}: {result.verdict}")
@@ -107,32 +111,32 @@ def _print(device: Any, power_source: str | None) -> None:
     if energy:
         print(f"  energy  {energy}")
     for c in result.checks:
-        mark = "ok  " if c.ok else "WARN" if c.marginal else "FAIL"
-        print(f"  {mark} {c.name:<8} {c.reason}")
+        print(f"  {STATUS_MARK[c.status]} {c.name:<8} {c.reason}")
 
 
 def energy_text(latency: Any, source: str | None) -> str:
     """``12.7 mJ per inference (90 % band 10.4-15.3 mJ; active power x latency; <source>)``."""
-    if latency.energy_mj is None:
+    from ..fit import energy_figure
+
+    figure = energy_figure(latency)
+    if not figure:
         return ""
-    band = latency.energy_band_mj
-    span = f", 90 % band {band[0]:.3g}–{band[1]:.3g} mJ" if band else ""
-    return (f"{latency.energy_mj:.3g} mJ per inference{span} (active power x latency"
-            + (f"; power: {source}" if source else "") + ")")
+    return f"{figure} (active power x latency" + (f"; power: {source}" if source else "") + ")"
 
 
 def write_junit(path: Path, results: list[Any], failing: tuple[str, ...] = ("DOES NOT FIT",)) -> None:
     """One testcase per (artifact, hardware); a <failure> lists the failed checks.
 
-    A verdict in ``failing`` is a failure (MARGINAL too under ``--strict``); a MARGINAL that
-    is not is reported as a skipped case carrying its reason, so CI shows it without failing.
+    A verdict in ``failing`` is a failure (MARGINAL and UNKNOWN too under ``--strict``); a
+    MARGINAL or UNKNOWN that is not is reported as a skipped case carrying its reason, so
+    CI shows it without failing.
     """
     import xml.etree.ElementTree as ET
 
     from ..storage import atomic_write_bytes
 
     failures = sum(r.verdict in failing for r in results)
-    skipped = sum(r.verdict == "MARGINAL" and r.verdict not in failing for r in results)
+    skipped = sum(r.verdict in SOFT_VERDICTS and r.verdict not in failing for r in results)
     suite = ET.Element("testsuite", name="sercompress check", tests=str(len(results)),
                        failures=str(failures), errors="0", skipped=str(skipped))
     for r in results:
@@ -140,14 +144,16 @@ def write_junit(path: Path, results: list[Any], failing: tuple[str, ...] = ("DOE
                              name=f"{Path(r.artifact).name} on {r.hardware}", file=r.artifact)
         if r.verdict in failing:
             fail = ET.SubElement(case, "failure", message="; ".join(r.reasons),
-                                 type="DoesNotFit" if r.verdict == "DOES NOT FIT" else "Marginal")
+                                 type=_FAILURE_TYPE[r.verdict])
             fail.text = "\n".join(r.reasons)
-        elif r.verdict == "MARGINAL":
-            ET.SubElement(case, "skipped", message="MARGINAL: " + "; ".join(r.reasons))
+        elif r.verdict in SOFT_VERDICTS:
+            ET.SubElement(case, "skipped", message=f"{r.verdict}: " + "; ".join(r.reasons))
         out = ET.SubElement(case, "system-out")
-        out.text = "\n".join(f"{c.name}: {'ok' if c.ok else 'marginal' if c.marginal else 'FAIL'}: "
-                             f"{c.reason}" for c in r.checks)
+        out.text = "\n".join(f"{c.name}: {c.status}: {c.reason}" for c in r.checks)
     root = ET.Element("testsuites", tests=str(len(results)), failures=str(failures))
     root.append(suite)
     ET.indent(root)
     atomic_write_bytes(path, ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n")
+
+
+_FAILURE_TYPE = {"DOES NOT FIT": "DoesNotFit", "MARGINAL": "Marginal", "UNKNOWN": "Unknown"}

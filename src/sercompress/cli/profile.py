@@ -154,7 +154,7 @@ def _print_totals(p: Any) -> None:
 
 
 def _print_device(d: Any) -> None:
-    from ..fit import latency_text
+    from ..fit import STATUS_MARK, latency_text
     from ..profile.hardware import get_hw_profile
     from .check import energy_text
 
@@ -164,4 +164,4 @@ def _print_device(d: Any) -> None:
     if energy:
         print(f"  energy  {energy}")
     for c in d.fit.checks:
-        print(f"  {'ok  ' if c.ok else 'WARN' if c.marginal else 'FAIL'} {c.name:<8} {c.reason}")
+        print(f"  {STATUS_MARK[c.status]} {c.name:<8} {c.reason}")

@@ -6,6 +6,9 @@ dtype, and the float<->int conversions at a model's boundary run on every
 device's CPU, so they do not make an integer model a float one. A device that
 lacks a dtype, a float path or hybrid kernels gets a reason here, never a number
 (:func:`unsupported_reasons`, used by the latency routing and the fit's dtype check).
+An op we have no cost for is only a reason when the device's runtime lacks it
+(:func:`.ops.runtime_lacks`); one the runtime runs leaves the latency unknown, not
+unsupported (:func:`.latency.estimate`).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from collections.abc import Sequence
 
 from .cost import is_mac_op
 from .hardware import FLOAT_DTYPES, HardwareProfile
-from .ops import BOOKKEEPING_DTYPES, CONVERSION_OPS, DTYPE_ALIASES
+from .ops import BOOKKEEPING_DTYPES, CONVERSION_OPS, DTYPE_ALIASES, runtime_lacks
 from .types import LayerProfile, StaticProfile
 
 
@@ -63,6 +66,10 @@ def unsupported_reasons(static: StaticProfile, hw: HardwareProfile) -> list[str]
     if hybrid and not hw.hybrid_supported:
         reasons.append(f"{len(hybrid)} hybrid layer(s) (int weights, float activations) but "
                        f"runtime {hw.runtime} has no hybrid kernels")
-    if static.unknown_ops and not hw.measured:  # a measured device proves support by running it
-        reasons.append(f"unknown op(s) {list(static.unknown_ops)}: cost and runtime support unknown")
+    if not hw.measured:  # a measured device proves support by running it
+        lacking = {op: why for op in static.unknown_ops
+                   if (why := runtime_lacks(hw.runtime, static.format, op))}
+        if lacking:
+            reasons.append("unknown op(s) not supported by runtime " + hw.runtime + ": "
+                           + "; ".join(f"{op} ({why})" for op, why in lacking.items()))
     return reasons

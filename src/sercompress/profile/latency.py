@@ -9,8 +9,10 @@ Each device takes its latency from exactly one place:
 
 Where a number would be a guess it is not given: a dtype the device does not
 run, float on a device without a float path, hybrid layers on a runtime
-without hybrid kernels, or ops the model does not know come back as
-``source="unsupported"`` with the reason (:mod:`.dtype_policy`).
+without hybrid kernels, or ops the device's runtime lacks come back as
+``source="unsupported"`` with the reason (:mod:`.dtype_policy`); ops the runtime
+runs but the cost model does not know make the latency ``"unknown"``: never a
+total that silently counts them as zero.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ def estimate(static: StaticProfile, hw: HardwareProfile, *, measure: Measure | N
         return unsupported(hw, "; ".join(reasons))
     if hw.measured:
         return _measured(static, hw, measure)
+    if static.unknown_ops:  # Vela's figure leaves them out too (CPU fallback)
+        return _unknown(static, hw)
     if hw.runtime == "vela":
         return _from_vela(hw, vela if vela is not None else vela_for(static, hw))
     return model_estimate(static, hw, use_effective_macs=use_effective_macs)
@@ -70,6 +74,14 @@ def with_device_ground_truth(static: StaticProfile, hw: HardwareProfile,
     return with_ground_truth(static, vela=True, accelerator=hw.vela.accelerator_config,
                              system_config=hw.vela.system_config, memory_mode=hw.vela.memory_mode,
                              cache_dir=cache_dir)
+
+
+def _unknown(static: StaticProfile, hw: HardwareProfile) -> LatencyEstimate:
+    """No figure: ``hw``'s runtime runs the ops, but our cost model has no cost for some."""
+    ops = ", ".join(static.unknown_ops)
+    return LatencyEstimate(hardware=hw.name, source="unknown", ms=None, cycles=None,
+                           reason=f"{static.unknown_op_count} layer(s) of op(s) {ops} that runtime "
+                                  f"{hw.runtime} runs but the cost model has no cost for")
 
 
 def _measured(static: StaticProfile, hw: HardwareProfile, measure: Measure | None) -> LatencyEstimate:

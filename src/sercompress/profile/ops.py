@@ -139,6 +139,55 @@ DTYPE_ALIASES: Mapping[str, str] = {"uint8": "int8", "float64": "float32"}
 INDEX_DTYPES: frozenset[str] = frozenset({"int32", "int64"})
 
 
+# --- which runtime runs an op ------------------------------------------------------------
+#: TFLite builtin operators TFLite Micro has a kernel for: the ``Register_*`` kernels of the
+#: installed ``tflite_micro`` runtime (``nm _runtime.so``, the build that measures arenas),
+#: its custom-op kernels (signal library, detection post-processing, Ethos-U) left out. An
+#: unknown op outside this list is one TFLite Micro cannot run, not one we cannot cost.
+TFLM_BUILTINS: frozenset[str] = frozenset({
+    "ABS", "ADD", "ADD_N", "ARG_MAX", "ARG_MIN", "ASSIGN_VARIABLE", "AVERAGE_POOL_2D",
+    "BATCH_MATMUL", "BATCH_TO_SPACE_ND", "BROADCAST_ARGS", "BROADCAST_TO", "CALL_ONCE",
+    "CAST", "CEIL", "CONCATENATION", "CONV_2D", "COS", "CUMSUM", "DEPTHWISE_CONV_2D",
+    "DEPTH_TO_SPACE", "DEQUANTIZE", "DIV", "DYNAMIC_UPDATE_SLICE", "ELU",
+    "EMBEDDING_LOOKUP", "EQUAL", "EXP", "EXPAND_DIMS", "FILL", "FLOOR", "FLOOR_DIV",
+    "FLOOR_MOD", "FULLY_CONNECTED", "GATHER", "GATHER_ND", "GREATER", "GREATER_EQUAL",
+    "HARD_SWISH", "IF", "L2_NORMALIZATION", "L2_POOL_2D", "LEAKY_RELU", "LESS",
+    "LESS_EQUAL", "LOG", "LOGICAL_AND", "LOGICAL_NOT", "LOGICAL_OR", "LOGISTIC",
+    "LOG_SOFTMAX", "MAXIMUM", "MAX_POOL_2D", "MEAN", "MINIMUM", "MIRROR_PAD", "MUL", "NEG",
+    "NOT_EQUAL", "PACK", "PAD", "PADV2", "PRELU", "QUANTIZE", "READ_VARIABLE", "REDUCE_ALL",
+    "REDUCE_MAX", "REDUCE_MIN", "RELU", "RELU6", "RESHAPE", "RESIZE_BILINEAR",
+    "RESIZE_NEAREST_NEIGHBOR", "REVERSE_V2", "ROUND", "RSQRT", "SELECT_V2", "SHAPE", "SIN",
+    "SLICE", "SOFTMAX", "SPACE_TO_BATCH_ND", "SPACE_TO_DEPTH", "SPLIT", "SPLIT_V", "SQRT",
+    "SQUARE", "SQUARED_DIFFERENCE", "SQUEEZE", "STRIDED_SLICE", "SUB", "SUM", "SVDF",
+    "TANH", "TRANSPOSE", "TRANSPOSE_CONV", "UNIDIRECTIONAL_SEQUENCE_LSTM", "UNPACK",
+    "VAR_HANDLE", "WHILE", "ZEROS_LIKE"
+})
+
+
+def runtime_lacks(runtime: str, fmt: str, raw_op: str) -> str:
+    """Why ``runtime`` cannot run the format op ``raw_op`` of a ``fmt`` file; "" when it can.
+
+    TFLite Micro (and the CPU side of a Vela device, which is TFLite Micro) runs its
+    builtins; LiteRT runs every TFLite builtin but no custom op (Flex / user kernels are
+    not linked in); ONNX Runtime runs the ops of the ONNX standard. Whether a TFLite
+    runtime runs an ONNX op depends on how the file converts: not known here.
+    """
+    tflite_runtime = runtime in ("tflm", "vela", "litert")
+    if fmt == "onnx":
+        if tflite_runtime:
+            return "an ONNX op: whether its .tflite conversion runs is not known (check the .tflite)"
+        from onnx import defs
+
+        return "" if defs.has(raw_op) else "not an ONNX standard op"
+    if runtime == "onnxruntime":
+        return "a TFLite op: ONNX Runtime reads .onnx"
+    if raw_op.startswith("BUILTIN_"):
+        return "an operator code with no name: a custom op without one, or newer than the schema"
+    if runtime == "litert":
+        return "a custom op: LiteRT has no kernel linked in for it" if raw_op.startswith("CUSTOM:") else ""
+    return "" if raw_op in TFLM_BUILTINS else "not a TFLite Micro builtin"
+
+
 def spec(op: str) -> OpSpec:
     """The spec of a canonical op; ``Unknown``'s for anything else."""
     return OPS.get(op, OPS[UNKNOWN])

@@ -13,7 +13,7 @@ from typing import Literal
 
 from ..records import Record
 
-LatencySource = Literal["estimated", "vela", "measured", "unsupported"]
+LatencySource = Literal["estimated", "vela", "measured", "unknown", "unsupported"]
 
 
 class LayerProfile(Record):
@@ -148,7 +148,8 @@ class LatencyEstimate(Record):
 
     ``source``: "estimated" (the per-layer model), "vela" (Vela's cycle count, the
     result in ``vela``), "measured" (on this machine, the measurement in ``measured``)
-    or "unsupported" (no figure: ``reason`` says why).
+    "unknown" (the device runs every op, but some have no cost: no figure, ``reason`` names
+    them) or "unsupported" (the device cannot run it: no figure, ``reason`` says why).
     """
 
     hardware: str

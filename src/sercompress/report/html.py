@@ -30,12 +30,16 @@ color:#222;padding:0 1em}
 table{border-collapse:collapse;margin:1em 0;font-size:0.85em}
 th,td{border:1px solid #ccc;padding:3px 7px;text-align:left}
 th{background:#f2f2f2}
-td.fits{background:#e3f4e8}td.miss{background:#fbe3e3}
+td.fits{background:#e3f4e8}td.miss{background:#fbe3e3}td.soft{background:#fdf3d8}
 img{max-width:100%;border:1px solid #eee;margin:0.5em 0}
 .note{color:#555;font-size:0.9em}
 .conclusion{background:#f7f9fc;border-left:4px solid #1f77b4;padding:0.6em 1em}
 code{background:#f2f2f2;padding:0 3px}
 """
+
+
+#: Fit-table cells by their first word (tables.fit_cell): fits green, misses red, the rest amber.
+_CELL_CLASS = {"fits": "fits", "misses": "miss", "marginal": "soft", "unknown": "soft"}
 
 
 def img_tag(png: bytes, alt: str) -> str:
@@ -50,7 +54,8 @@ def text_with_code(text: str) -> str:
 
 def html_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     def cell(c: str) -> str:
-        cls = ' class="fits"' if c == "fits" else (' class="miss"' if str(c).startswith("misses") else "")
+        word = str(c).split(":")[0].split(";")[0]
+        cls = f' class="{_CELL_CLASS[word]}"' if word in _CELL_CLASS else ""
         return f"<td{cls}>{html.escape(str(c))}</td>"
 
     head = "".join(f"<th>{html.escape(h)}</th>" for h in header)

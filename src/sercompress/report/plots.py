@@ -145,7 +145,8 @@ def latency_png(summary: Summary, profile: HardwareBudget) -> bytes | None:
 
 
 def fit_matrix_png(summary: Summary) -> bytes | None:
-    """Heat map variant x profile: green fits, red misses (annotated with the failing budgets)."""
+    """Heat map variant x profile: green fits, amber MARGINAL / UNKNOWN, red misses (annotated
+    with the budgets that fail or are in doubt)."""
     profiles = [p.name for p in summary.profiles]
     if not profiles or not summary.variants:
         return None
@@ -157,21 +158,27 @@ def fit_matrix_png(summary: Summary) -> bytes | None:
         for j, p in enumerate(profiles):
             f = v.fit_on(p)
             if f is not None:
-                grid[i, j] = 1.0 if f.fits else 0.0
+                grid[i, j] = 1.0 if f.fits else 0.0 if f.verdict == "DOES NOT FIT" else 0.5
     from matplotlib.colors import ListedColormap
 
     fig, ax = plt.subplots(figsize=(min(12.0, max(5.0, 2.0 + 1.4 * len(profiles))),
                                     1.2 + 0.38 * len(summary.variants)))
-    ax.imshow(np.ma.masked_invalid(grid), cmap=ListedColormap(["#f4a6a6", "#a8ddb5"]), vmin=0, vmax=1,
+    ax.imshow(np.ma.masked_invalid(grid), cmap=ListedColormap(["#f4a6a6", "#f9dc8c", "#a8ddb5"]),
+              vmin=0, vmax=1,
               aspect="auto")
     for i, v in enumerate(summary.variants):
         for j, p in enumerate(profiles):
             f = v.fit_on(p)
             text = "-" if f is None else ("fits" if f.fits else ", ".join(f.failed_budgets) or "misses")
+            if f is not None and f.verdict in ("MARGINAL", "UNKNOWN"):
+                text = f"{f.verdict.lower()}: {text}"
+            if f is not None and f.energy_mj is not None:
+                text += f"\n{f.energy_mj:.3g} mJ"
             ax.text(j, i, text, ha="center", va="center", fontsize=7)
     ax.set_xticks(range(len(profiles)), profiles, rotation=30, ha="right", fontsize=8)
     ax.set_yticks(range(len(summary.variants)), [v.name for v in summary.variants], fontsize=8)
-    ax.set_title("Fit (green) or the budgets that fail (red)", fontsize=9)
+    ax.set_title("Fit (green), marginal / latency unknown (amber) or the budgets that fail (red); "
+                 "energy per inference where the device declares power", fontsize=9)
     return _png(fig)
 
 

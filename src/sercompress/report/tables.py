@@ -12,6 +12,8 @@ import io
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from ..assess import DeviceAssessment
+from ..fit import energy_figure
 from . import uncertainty
 from .select import unfit_profiles
 from .summary import Summary, VariantEntry
@@ -169,13 +171,21 @@ def variants_grid(summary: Summary) -> Grid:
 
 
 def fit_cell(v: VariantEntry, profile: str) -> str:
+    """The verdict in words, then the energy per inference where the profile declares power."""
     f = v.fit_on(profile)
     if f is None:
         return "-"
+    energy = energy_figure(f.latency)
+    return _verdict_words(f) + (f"; {energy}" if energy else "")
+
+
+def _verdict_words(f: DeviceAssessment) -> str:
     if f.fits:
         return "fits"
     if f.verdict == "MARGINAL":
         return "marginal: budget inside the latency band"
+    if f.verdict == "UNKNOWN":
+        return "unknown: latency (ops without a cost)"
     failed = f.failed_budgets or tuple(r.split(":")[0] for r in f.reasons) or ("no",)
     return "misses: " + ", ".join(failed)
 
