@@ -32,7 +32,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from .profile.dtype_policy import compute_dtypes, unsupported_reasons
+from .profile.dtype_policy import OPS_REASON, compute_dtypes, unsupported_reasons
 from .profile.hardware import HardwareProfile
 from .profile.latency import vela_for
 from .profile.persistent import STATED_ERROR as ARENA_STATED_ERROR
@@ -260,7 +260,8 @@ class Budget:
     def _dtype(self, static: StaticProfile) -> Check:
         if self.profile is None:
             return _check("dtype", True, None, None, None, "", "no dtype restriction")
-        reasons = [r for r in unsupported_reasons(static, self.profile) if "unknown op" not in r]
+        reasons = [r for r in unsupported_reasons(static, self.profile)
+                   if not r.startswith(OPS_REASON)]  # the latency check says it
         if reasons:
             return _check("dtype", False, None, None, None, "", "; ".join(reasons))
         return _check("dtype", True, None, None, None, "",

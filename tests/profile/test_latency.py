@@ -8,6 +8,7 @@ from sercompress.profile.calibration import design_row, fit_coefficients, predic
 from sercompress.profile.cost import model_estimate
 from sercompress.profile.hardware import HardwareProfile, get_hw_profile
 from sercompress.profile.host import summarize
+from sercompress.profile import tflite_reader
 from sercompress.profile.latency import estimate, with_device_ground_truth
 from sercompress.profile.types import LayerProfile, StaticProfile, VelaResult
 
@@ -34,8 +35,13 @@ def device(**over) -> HardwareProfile:
     return HardwareProfile.from_dict(d)
 
 
-def layer(i, op, macs=0, inp=0, out=0, dtype="int8", act="int8", name=None) -> LayerProfile:
-    return LayerProfile(index=i, op=op, raw_op=op.upper(), name=name or f"l{i}", dtype=dtype,
+#: canonical op -> a TFLite builtin that reads as it (the runtime support check reads these)
+RAW = {canonical: raw for raw, canonical in reversed(tflite_reader.CANONICAL.items())}
+
+
+def layer(i, op, macs=0, inp=0, out=0, dtype="int8", act="int8", name=None, raw=None) -> LayerProfile:
+    return LayerProfile(index=i, op=op, raw_op=raw or RAW.get(op, op.upper()), name=name or f"l{i}",
+                        dtype=dtype,
                         activation_dtype=act, input_shapes=(), output_shapes=(), params=0,
                         nonzero_params=0, macs=macs, effective_macs=macs // 2, input_elements=inp,
                         output_elements=out, activation_bytes=out, known=op != "Unknown")
@@ -99,8 +105,8 @@ def test_effective_macs_and_no_power():
      "activation dtype(s) ['int16'] not supported"),
     ([layer(0, "Conv2D", 10, 4, 4, "int8", "float32")],
      {"act_dtypes": ("float32",)}, "float compute"),
-    ([layer(0, "Unknown", 0, 4, 4)], {"unknown": ("CUSTOM:Mystery",)},
-     "not supported by runtime tflm: CUSTOM:Mystery (not a TFLite Micro builtin)"),
+    ([layer(0, "Unknown", 0, 4, 4, raw="CUSTOM:Mystery")], {"unknown": ("CUSTOM:Mystery",)},
+     "op(s) not supported by runtime tflm: CUSTOM:Mystery (not a TFLite Micro builtin)"),
 ])
 def test_unsupported_gets_no_number(net, kwargs, words):
     est = estimate(static(net, **kwargs), device())
@@ -117,11 +123,21 @@ def test_unsupported_gets_no_number(net, kwargs, words):
 ])
 def test_unknown_op_leaves_latency_unknown_only_where_the_runtime_runs_it(runtime, op, source):
     """Never a total that counts the op as zero: no figure, and unknown vs unsupported by runtime."""
-    net = [*NET, layer(7, "Unknown", 0, 10, 10)]
+    net = [*NET, layer(7, "Unknown", 0, 10, 10, raw=op)]
     est = estimate(static(net, unknown=(op,)), device(runtime=runtime))
     assert est.source == source and est.ms is None and est.cycles is None and est.energy_mj is None
     assert op in est.reason
     assert est.supported == (source == "unknown")
+
+
+def test_a_known_op_tflite_micro_lacks_is_unsupported_there_only():
+    """TILE has a cost, but no TFLite Micro kernel: no estimate for a board that cannot run it."""
+    tiled = static([*NET, layer(7, "Tile", 0, 10, 40)])
+    est = estimate(tiled, device())
+    assert est.source == "unsupported" and "TILE (not a TFLite Micro builtin)" in est.reason
+    assert estimate(tiled, device(runtime="litert")).source == "estimated"
+    # an .onnx file's known ops are not TFLite builtins: its conversion decides, not checked here
+    assert estimate(tiled.model_copy(update={"format": "onnx"}), device()).source == "estimated"
 
 
 def test_float_io_conversions_keep_an_integer_model_integer():

@@ -67,9 +67,21 @@ def unsupported_reasons(static: StaticProfile, hw: HardwareProfile) -> list[str]
         reasons.append(f"{len(hybrid)} hybrid layer(s) (int weights, float activations) but "
                        f"runtime {hw.runtime} has no hybrid kernels")
     if not hw.measured:  # a measured device proves support by running it
-        lacking = {op: why for op in static.unknown_ops
+        lacking = {op: why for op in _ops_to_check(static)
                    if (why := runtime_lacks(hw.runtime, static.format, op))}
         if lacking:
-            reasons.append("unknown op(s) not supported by runtime " + hw.runtime + ": "
+            reasons.append(f"{OPS_REASON} {hw.runtime}: "
                            + "; ".join(f"{op} ({why})" for op, why in lacking.items()))
     return reasons
+
+
+#: How a reason about operators the runtime lacks starts (the fit's dtype check leaves it out).
+OPS_REASON = "op(s) not supported by runtime"
+
+
+def _ops_to_check(static: StaticProfile) -> list[str]:
+    """Every op of a .tflite (the runtime runs that very file); only unknown ones of an .onnx
+    (a TFLite runtime runs its conversion, whose ops are not known here)."""
+    if static.format == "tflite":
+        return sorted({layer.raw_op for layer in static.layers})
+    return list(static.unknown_ops)
