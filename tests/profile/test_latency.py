@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from sercompress.profile import tflite_reader
 from sercompress.profile.calibration import design_row, fit_coefficients, predict_ms
 from sercompress.profile.cost import model_estimate
 from sercompress.profile.hardware import HardwareProfile, get_hw_profile
 from sercompress.profile.host import summarize
-from sercompress.profile import tflite_reader
 from sercompress.profile.latency import estimate, with_device_ground_truth
 from sercompress.profile.types import LayerProfile, StaticProfile, VelaResult
 
