@@ -30,22 +30,28 @@ CI_TOLERANCE = ROOT / "configs" / "ci-tolerance.toml"
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 
-def run_quick(out: Path) -> dict:
+def run_quick(out: Path, store: Path) -> dict:
     """`sercompress run --config quick` in a fresh process, exactly as `make ci-reference` runs it.
 
     A fresh process matters: TensorFlow's random-op seeds depend on what the process
     created before, so only a run from a clean start reproduces the committed reference.
     """
     proc = subprocess.run([sys.executable, "-m", "sercompress", "run", "--config", "quick", "--out", str(out),
-                           "--quiet", "--json"], capture_output=True, text=True, cwd=ROOT)
+                           "--store", str(store), "--quiet", "--json"], capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout)
 
 
 @pytest.fixture(scope="session")
-def quick_run(tmp_path_factory):
+def store(tmp_path_factory) -> Path:
+    """The tests' own store: a user's store must neither feed nor receive their work."""
+    return tmp_path_factory.mktemp("store")
+
+
+@pytest.fixture(scope="session")
+def quick_run(tmp_path_factory, store):
     out = tmp_path_factory.mktemp("quick") / "run"
-    outcome = run_quick(out)
+    outcome = run_quick(out, store)
     assert outcome["failures"] == []
     return out
 
@@ -84,14 +90,14 @@ def test_figures_come_from_the_artifacts(quick_run):
     assert pruned.sizes.gzip_bytes < ref.sizes.gzip_bytes
 
 
-def test_rerun_only_rerenders(quick_run, tmp_path):
+def test_rerun_only_rerenders(quick_run, store, tmp_path):
     before = {p: p.stat().st_mtime_ns for p in (quick_run / "reference").iterdir()}
-    timings = run_quick(quick_run)["timings_s"]
+    timings = run_quick(quick_run, store)["timings_s"]
     assert {p: p.stat().st_mtime_ns for p in (quick_run / "reference").iterdir()} == before
     assert timings["reference"] < 10 and timings["compress"] < 30
 
 
-def test_interrupted_run_resumes_only_the_missing_work(quick_run, tmp_path):
+def test_interrupted_run_resumes_only_the_missing_work(quick_run, store, tmp_path):
     resumed = tmp_path / "resumed"
     shutil.copytree(quick_run, resumed)
     # What a kill during compression leaves: a variant without its DONE marker, no summary.
@@ -99,11 +105,23 @@ def test_interrupted_run_resumes_only_the_missing_work(quick_run, tmp_path):
     (variant / DONE_MARKER).unlink()
     (resumed / "summary.json").unlink()
     reference_mtime = (resumed / "reference" / "model.keras").stat().st_mtime_ns
-    run_quick(resumed)
+    run_quick(resumed, store)
     assert (variant / DONE_MARKER).is_file() and (resumed / "summary.json").is_file()
     assert (resumed / "reference" / "model.keras").stat().st_mtime_ns == reference_mtime
     a, b = Summary.load(quick_run), Summary.load(resumed)
     assert b.variant("prune-80").accuracy == a.variant("prune-80").accuracy  # deterministic
+
+
+def test_second_run_elsewhere_reuses_the_store_and_is_self_contained(quick_run, store, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    timings = run_quick(elsewhere, store)["timings_s"]
+    assert timings["reference"] < 10 and timings["compress"] < 30 and timings["baselines"] < 30
+    a, b = Summary.load(quick_run), Summary.load(elsewhere)
+    assert [v.accuracy for v in a.variants] == [v.accuracy for v in b.variants]
+    for v in b.variants:  # every file the report names is inside the run directory
+        assert (elsewhere / v.artifact.path).is_file() and not Path(v.artifact.path).is_absolute()
+    model = elsewhere / "reference" / "model.keras"
+    assert model.is_file() and model.stat().st_nlink >= 2  # a hard link to the store's copy, not a second copy
 
 
 def test_directory_of_another_config_is_refused(quick_run):

@@ -7,6 +7,13 @@ Each unit of work is an independent task writing a content-addressed
 directory (training runs, variants, assessments), so a killed run re-run with
 the same arguments continues where it stopped, and a finished run re-run only
 re-renders the report. A second process on the same directory is refused.
+
+Finished work units live in the user's store (``storage.default_store()`` or
+``--store``) under their content keys: a reference by its configuration, a
+step checkpoint by its chain of steps, a variant by its recipe and reference,
+an assessment by the file's hash. A run into another directory with the same
+configuration reuses all of them, and the run directory receives hard links
+(or copies) to what it uses, so it stays self-contained.
 """
 
 from __future__ import annotations
@@ -24,7 +31,13 @@ from .progress import Progress
 from .report.summary import RunInfo, Summary
 from .resources import shipped_dir
 from .runconfig import RunConfig, resolve_names
-from .storage import atomic_write_json, directory_lock
+from .storage import (
+    atomic_write_json,
+    default_store,
+    directory_lock,
+    link_tree,
+    store_entry,
+)
 
 RECIPE_DIR = shipped_dir("compress")
 #: Recipes a baseline is given: its float file, and its int8 PTQ form.
@@ -39,8 +52,9 @@ class RunOutcome:
 
 
 def run(config: RunConfig, out_dir: str | Path, *, progress: Progress | None = None,
-        hardware: tuple[str, ...] | None = None) -> RunOutcome:
+        hardware: tuple[str, ...] | None = None, store: str | Path | None = None) -> RunOutcome:
     out = Path(out_dir)
+    store = Path(store) if store is not None else default_store()
     progress = progress or Progress()
     started = _now()
     # Every name resolved before anything is written: a wrong one leaves --out untouched.
@@ -56,20 +70,19 @@ def run(config: RunConfig, out_dir: str | Path, *, progress: Progress | None = N
             for line in data.summary_lines():
                 progress.info(line)
         with progress.stage("reference", f"{config.train.epochs} epochs"):
-            from .train import train_reference
-
-            reference = train_reference(config.data, config.train, out / "reference", progress=progress)
+            reference = _reference(config.data, config.train, "light_sernet", {}, store, out / "reference",
+                                   progress)
         rows, failures = [], []
         with progress.stage("compress", f"{len(recipes)} recipes"):
             for path in progress.bar(recipes, "recipe", label=_stem):
-                result = _variant(path, reference, out / "variants", config, data, progress, failures)
+                result = _variant(path, reference, out / "variants", config, data, progress, failures, store)
                 if result is not None:
                     rows += _rows(result, "reference" if path.stem == "float32" else "compressed")
         with progress.stage("baselines", f"{len(baselines)} models"):
             for path in progress.bar(baselines, "baseline", label=_stem):
-                rows += _baseline_rows(path, config, out, progress, failures)
+                rows += _baseline_rows(path, config, out, progress, failures, store)
         with progress.stage("assess", f"{len(rows)} artifacts x {len(hw)} devices"):
-            assessed = [_assess(row, hw, config, out) for row in progress.bar(rows, "artifact", label=_row_name)]
+            assessed = [_assess(row, hw, config, store) for row in progress.bar(rows, "artifact", label=_row_name)]
         with progress.stage("report"):
             from .report import render_report
 
@@ -105,13 +118,25 @@ def _hardware(names: tuple[str, ...]) -> list[Any]:
     return [get_hw_profile(n) for n in names]
 
 
+def _reference(data_cfg: Any, train_cfg: Any, model: str, hparams: Any, store: Path, dest: Path,
+               progress: Progress) -> Any:
+    """Train (or find) the reference in the store, link it to ``dest`` and load it from there."""
+    from .train import config_hash, load_reference, train_reference
+
+    with store_entry(store / "references" / f"{model}-{config_hash(data_cfg, train_cfg, model, hparams)}") as entry:
+        train_reference(data_cfg, train_cfg, entry, model=model, hparams=hparams, progress=progress)
+    return load_reference(link_tree(entry, dest))
+
+
 def _variant(recipe_path: Path, reference: Any, out: Path, config: RunConfig, data: Any,
-             progress: Progress, failures: list[str]) -> Any:
-    from .compress import run_recipe
+             progress: Progress, failures: list[str], store: Path) -> Any:
+    """Compute (or find) the variant in the store; link it into ``out`` and load it from there."""
+    from .compress import load_variant, run_recipe
 
     try:
-        return run_recipe(recipe_path, reference, out, epochs_scale=config.compress.epochs_scale,
-                          data=data, progress=progress)
+        stored = run_recipe(recipe_path, reference, store / "variants", epochs_scale=config.compress.epochs_scale,
+                            data=data, progress=progress, steps_dir=store / "steps")
+        return load_variant(link_tree(stored.directory, out / stored.directory.name))
     except ArtifactError as e:  # the file does not show its claim: an error, not a row
         failures.append(f"{recipe_path.stem}: {e}")
         progress.info(f"{recipe_path.stem}: refused: {e}")
@@ -129,10 +154,9 @@ def _rows(result: Any, family: str, name: str | None = None, published_figure: A
 
 
 def _baseline_rows(path: Path, config: RunConfig, out: Path, progress: Progress,
-                   failures: list[str]) -> list[ArtifactRow]:
+                   failures: list[str], store: Path) -> list[ArtifactRow]:
     """Train a baseline exactly like the reference (same data, fold, epochs, seed) and export it."""
     from .dataset import prepare
-    from .train import train_reference
 
     spec = load_baseline(path)
     data_cfg = config.data.model_copy(update={"input_type": spec.input_type})
@@ -140,13 +164,12 @@ def _baseline_rows(path: Path, config: RunConfig, out: Path, progress: Progress,
     if config.baselines.epochs is not None:
         train_cfg = train_cfg.model_copy(update={"epochs": config.baselines.epochs})
     run_dir = out / "baselines" / spec.name
-    ref = train_reference(data_cfg, train_cfg, run_dir / "run", model=spec.model, hparams=spec.hparams,
-                          progress=progress)
+    ref = _reference(data_cfg, train_cfg, spec.model, spec.hparams, store, run_dir / "run", progress)
     data = prepare(data_cfg)
     rows = []
     for recipe in BASELINE_RECIPES:
         result = _variant(RECIPE_DIR / f"{recipe}.toml", ref, run_dir / "variants", config, data,
-                          progress, failures)
+                          progress, failures, store)
         if result is not None:
             name = spec.name if recipe == "float32" else f"{spec.name}+int8"
             rows += [ArtifactRow(name, "baseline", spec.model, result, "tflite", None,  # type: ignore[arg-type]
@@ -154,14 +177,16 @@ def _baseline_rows(path: Path, config: RunConfig, out: Path, progress: Progress,
     return rows
 
 
-def _assess(row: ArtifactRow, hw: list[Any], config: RunConfig, out: Path) -> ArtifactRow:
+def _assess(row: ArtifactRow, hw: list[Any], config: RunConfig, store: Path) -> ArtifactRow:
+    """Assess the run directory's file; the assessment is cached in the store by the file's content."""
     from .assess import assess_artifact
 
     artifacts = row.variant.paths
     onnx = artifacts.get("onnx") if row.kind == "tflite" else None
     a = assess_artifact(artifacts[row.kind], hw, onnx_path=onnx, runs=config.profiles.host_runs,
                         warmup=config.profiles.host_warmup, tflm=config.profiles.tflm,
-                        cache_dir=out / "cache")
+                        cache_dir=store / "cache")
+    a = a.model_copy(update={"path": str(artifacts[row.kind])})  # a cached one names the first run's file
     return ArtifactRow(row.name, row.family, row.recipe, row.variant, row.kind, a, row.published)
 
 

@@ -5,6 +5,13 @@ directory and renamed into place (``os.replace`` is atomic on POSIX), so a
 killed process never leaves a partial file that later looks complete. Task
 outputs are whole directories published the same way, with a ``DONE`` marker
 written last.
+
+The *store* (:func:`default_store`, ``--store``) keeps finished work units
+(references, step checkpoints, variants, assessments) under their content
+keys for every run directory of a user; a run directory receives hard links
+to what it uses (:func:`link_tree`), so it stays self-contained. Linking is
+safe because nothing here is ever modified in place: every writer renames a
+new file over the old name, which leaves the other link untouched.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +30,11 @@ from typing import Any
 from .errors import RunError
 
 DONE_MARKER = "DONE"
+#: environment variable naming the store directory (``--store`` overrides it)
+STORE_ENV = "SERCOMPRESS_STORE"
+#: how long a process waits for another one finishing the same store entry
+STORE_WAIT_S = 6 * 3600.0
+_LOCK_POLL_S = 0.5
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -106,21 +119,27 @@ def mark_done(directory: str | Path, info: dict[str, Any] | None = None) -> None
 
 
 @contextlib.contextmanager
-def directory_lock(directory: str | Path, name: str = ".lock") -> Iterator[Path]:
+def directory_lock(directory: str | Path, name: str = ".lock", wait_s: float = 0.0) -> Iterator[Path]:
     """Exclusive lock on a run directory, refusing a second writer.
 
     The lock file names the holder's pid; a lock whose pid is no longer alive
-    is stale and taken over.
+    is stale and taken over. ``wait_s`` > 0 waits that long for a live holder
+    (store entries: the other process is computing what we want) before
+    refusing.
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     lock = directory / name
+    deadline = time.monotonic() + wait_s
     while True:
         try:
             fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
         except FileExistsError:
             holder = _read_pid(lock)
             if holder is not None and holder != os.getpid() and _pid_alive(holder):
+                if time.monotonic() < deadline:
+                    time.sleep(_LOCK_POLL_S)
+                    continue
                 raise RunError(
                     f"directory is being written by another process (pid {holder}); "
                     f"refusing to interleave. Remove {lock} if that process is gone.",
@@ -154,3 +173,48 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def default_store() -> Path:
+    """The user's store: ``$SERCOMPRESS_STORE``, else ``$XDG_CACHE_HOME/sercompress/store``
+    (``~/.cache/sercompress/store``)."""
+    if os.environ.get(STORE_ENV):
+        return Path(os.environ[STORE_ENV]).expanduser()
+    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache) / "sercompress" / "store"
+
+
+@contextlib.contextmanager
+def store_entry(path: str | Path) -> Iterator[Path]:
+    """Hold a store entry while computing it; a second process waits for it, then reuses it.
+
+    The lock sits beside the entry (``.NAME.lock``), so the entry directory
+    itself keeps its own writer's lock.
+    """
+    path = Path(path)
+    with directory_lock(path.parent, name=f".{path.name}.lock", wait_s=STORE_WAIT_S):
+        yield path
+
+
+def link_tree(src: str | Path, dest: str | Path) -> Path:
+    """Publish the finished directory ``src`` at ``dest`` as hard links (copies across filesystems).
+
+    Lock and temporary files are left out. An existing finished ``dest`` is
+    kept; an unfinished one is replaced, atomically like every output.
+    """
+    src, dest = Path(src), Path(dest)
+    if not is_done(src):
+        raise RunError("store entry is not finished (no DONE marker)", path=src)
+    if is_done(dest):
+        return dest
+    with atomic_path(dest) as tmp:
+        shutil.copytree(src, tmp, copy_function=_link_or_copy,
+                        ignore=shutil.ignore_patterns(".lock", ".*.lock", ".*.tmp"))
+    return dest
+
+
+def _link_or_copy(src: str, dest: str) -> None:
+    try:
+        os.link(src, dest)
+    except OSError:  # another filesystem, or links not allowed: a copy is as good
+        shutil.copy2(src, dest)

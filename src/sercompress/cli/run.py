@@ -19,6 +19,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--hw", action="append", default=None, metavar="NAME",
                    help="hardware profile(s) to assess (repeatable; default: the config's, usually all)")
     p.add_argument("--out", default=None, help="run directory (default: reports/<config name>)")
+    p.add_argument("--store", default=None,
+                   help="directory of finished work (references, step checkpoints, variants, assessments) "
+                        "shared by every run directory (default: $SERCOMPRESS_STORE or "
+                        "~/.cache/sercompress/store)")
     p.add_argument("--quiet", action="store_true", help="print errors only")
     p.add_argument("--verbose", action="store_true",
                    help="also show TensorFlow's own log lines (hidden by default)")
@@ -48,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
 
     out = check_output_dir(args.out or f"reports/{config.name}", "--out")
     progress = Progress(quiet=args.quiet, log_json=args.log_json)
-    outcome = pipeline.run(config, out, progress=progress, hardware=tuple(args.hw) if args.hw else None)
+    outcome = pipeline.run(config, out, progress=progress, hardware=tuple(args.hw) if args.hw else None,
+                           store=args.store)
     if args.json:
         print_json({"summary": str(outcome.summary_path), "failures": list(outcome.failures),
                     "timings_s": progress.timings, "nested_timings_s": progress.nested_timings})

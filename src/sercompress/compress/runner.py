@@ -37,6 +37,7 @@ from ..export.verify import Claim
 from ..predictions import ClipPredictions, clip_id
 from ..progress import Progress
 from ..storage import (
+    STORE_WAIT_S,
     atomic_path,
     atomic_write_bytes,
     content_hash,
@@ -93,7 +94,7 @@ def run_recipe(recipe: Recipe | str | Path, reference: Any, out_root: str | Path
     progress = progress or Progress()
     key = variant_key(recipe, reference, epochs_scale, max_epochs)
     vdir = Path(out_root) / f"{recipe.name}-{key}"
-    with directory_lock(vdir):
+    with directory_lock(vdir, wait_s=STORE_WAIT_S):  # another process making it: wait, reuse
         if is_done(vdir):
             try:
                 result = load_variant(vdir)
