@@ -35,6 +35,7 @@ from .storage import (
     atomic_write_json,
     default_store,
     directory_lock,
+    is_done,
     link_tree,
     store_entry,
 )
@@ -124,7 +125,10 @@ def _reference(data_cfg: Any, train_cfg: Any, model: str, hparams: Any, store: P
     from .train import config_hash, load_reference, train_reference
 
     with store_entry(store / "references" / f"{model}-{config_hash(data_cfg, train_cfg, model, hparams)}") as entry:
-        train_reference(data_cfg, train_cfg, entry, model=model, hparams=hparams, progress=progress)
+        if is_done(entry):  # keyed by its configuration: load it once, from the run directory
+            progress.info(f"{model}: finished run with the same configuration found in {entry}; reused")
+        else:
+            train_reference(data_cfg, train_cfg, entry, model=model, hparams=hparams, progress=progress)
     return load_reference(link_tree(entry, dest))
 
 
