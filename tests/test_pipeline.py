@@ -90,11 +90,17 @@ def test_figures_come_from_the_artifacts(quick_run):
     assert pruned.sizes.gzip_bytes < ref.sizes.gzip_bytes
 
 
+def _work_files(run_dir: Path) -> dict[Path, int]:
+    """Every file of the reference and the variants, with its modification time."""
+    files = [*(run_dir / "reference").iterdir(), *(run_dir / "variants").rglob("*")]
+    return {p: p.stat().st_mtime_ns for p in files if p.is_file()}
+
+
 def test_rerun_only_rerenders(quick_run, store, tmp_path):
-    before = {p: p.stat().st_mtime_ns for p in (quick_run / "reference").iterdir()}
-    timings = run_quick(quick_run, store)["timings_s"]
-    assert {p: p.stat().st_mtime_ns for p in (quick_run / "reference").iterdir()} == before
-    assert timings["reference"] < 10 and timings["compress"] < 30
+    # Judged by what was (not) rewritten, not by wall time: a loaded machine is slow, not wrong.
+    before = _work_files(quick_run)
+    run_quick(quick_run, store)
+    assert _work_files(quick_run) == before
 
 
 def test_interrupted_run_resumes_only_the_missing_work(quick_run, store, tmp_path):
@@ -114,8 +120,11 @@ def test_interrupted_run_resumes_only_the_missing_work(quick_run, store, tmp_pat
 
 def test_second_run_elsewhere_reuses_the_store_and_is_self_contained(quick_run, store, tmp_path):
     elsewhere = tmp_path / "elsewhere"
-    timings = run_quick(elsewhere, store)["timings_s"]
-    assert timings["reference"] < 10 and timings["compress"] < 30 and timings["baselines"] < 30
+    run_quick(elsewhere, store)
+    # Nothing retrained: the reference and every variant file are the store's entries (same inode).
+    for path in _work_files(quick_run):
+        twin = elsewhere / path.relative_to(quick_run)
+        assert twin.is_file() and twin.samefile(path), twin
     a, b = Summary.load(quick_run), Summary.load(elsewhere)
     assert [v.accuracy for v in a.variants] == [v.accuracy for v in b.variants]
     for v in b.variants:  # every file the report names is inside the run directory
