@@ -7,6 +7,7 @@ the committed CI reference `reports/ci-reference/summary.json`, which is how
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 import subprocess
@@ -88,6 +89,39 @@ def test_figures_come_from_the_artifacts(quick_run):
     pruned = summary.variant("prune-80")
     assert pruned.verification.sparsity is not None and pruned.verification.sparsity >= 0.75
     assert pruned.sizes.gzip_bytes < ref.sizes.gzip_bytes
+
+
+def _fine_tuning_epochs(run_dir: Path, v) -> int:
+    """Total fine-tuning epochs recorded by the variant's own record (variant.json beside its file)."""
+    record = json.loads((run_dir / v.artifact.path).parent.joinpath("variant.json").read_text())
+    return sum(step["epochs"] for step in record["steps"])
+
+
+def test_every_compressed_variant_has_a_same_budget_control(quick_run):
+    summary = Summary.load(quick_run / "summary.json")
+    compressed = [v for v in summary.variants if v.family == "compressed"]
+    assert compressed and any(_fine_tuning_epochs(quick_run, v) for v in compressed)
+    for v in compressed:
+        control, epochs = summary.control_of(v), _fine_tuning_epochs(quick_run, v)
+        assert control is not None, v.name
+        if epochs == 0:  # PTQ: the reference is its own same-budget control
+            assert control is summary.reference(), v.name
+        else:
+            assert control.family == "control" and control.name == f"float32@{epochs}ep", v.name
+            assert _fine_tuning_epochs(quick_run, control) == epochs and control.artifact.dtype == "float32"
+        assert control.accuracy.predictions.same_clips(v.accuracy.predictions)  # paired
+    md = (quick_run / "summary.md").read_text()
+    assert "UA vs float32, pt [95 % CI]" in md and "UA vs same-budget control, pt [95 % CI]" in md
+    pruned = next(line for line in md.splitlines() if line.startswith("| prune-80 |"))
+    assert pruned.count(" [") >= 5 and "vs `float32@" in pruned  # UA, both deltas, WA, F1 with intervals
+    assert "same-budget control" in summary_conclusion(quick_run)
+    rows = list(csv.DictReader((quick_run / "variants.csv").open()))
+    assert all(r["dua_vs_control"] and r["dua_vs_reference"] for r in rows if r["variant"] == "prune-80")
+
+
+def summary_conclusion(run_dir: Path) -> str:
+    md = (run_dir / "summary.md").read_text()
+    return md.split("## Conclusion", 1)[1].split("## ", 1)[0]
 
 
 def _work_files(run_dir: Path) -> dict[Path, int]:

@@ -40,12 +40,13 @@ class ArtifactRow:
     """One row of the report: an artifact of a variant (or baseline) and its assessment."""
 
     name: str
-    family: str                    # reference | compressed | baseline
+    family: str                    # reference | compressed | baseline | control
     recipe: str
     variant: VariantResult
     kind: str                      # "tflite" | "tflite_int8"
     assessment: ArtifactAssessment
     published: PublishedFigure | None = None
+    control: str | None = None     # the row that is its same-budget control (compressed rows)
 
 
 def entry(row: ArtifactRow, relative_to: Path) -> VariantEntry:
@@ -65,6 +66,7 @@ def entry(row: ArtifactRow, relative_to: Path) -> VariantEntry:
                      for layer in static.layers),
         published=row.published,
         notes=tuple(n for n in (_onnx_note(v, row.kind),) if n),
+        control=row.control,
     )
 
 

@@ -18,7 +18,7 @@ configuration reuses all of them, and the run directory receives hard links
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -73,12 +73,15 @@ def run(config: RunConfig, out_dir: str | Path, *, progress: Progress | None = N
         with progress.stage("reference", f"{config.train.epochs} epochs"):
             reference = _reference(config.data, config.train, "light_sernet", {}, store, out / "reference",
                                    progress)
-        rows, failures = [], []
+        rows, failures, results = [], [], []
         with progress.stage("compress", f"{len(recipes)} recipes"):
             for path in progress.bar(recipes, "recipe", label=_stem):
                 result = _variant(path, reference, out / "variants", config, data, progress, failures, store)
                 if result is not None:
                     rows += _rows(result, "reference" if path.stem == "float32" else "compressed")
+                    results += [result] if path.stem != "float32" else []
+        with progress.stage("control", "float32 fine-tuned as long as each recipe"):
+            rows = _with_controls(rows, results, reference, config, data, out, progress, store)
         with progress.stage("baselines", f"{len(baselines)} models"):
             for path in progress.bar(baselines, "baseline", label=_stem):
                 rows += _baseline_rows(path, config, out, progress, failures, store)
@@ -147,6 +150,32 @@ def _variant(recipe_path: Path, reference: Any, out: Path, config: RunConfig, da
         return None
 
 
+def _with_controls(rows: list[ArtifactRow], results: list[Any], reference: Any, config: RunConfig, data: Any,
+                   out: Path, progress: Progress, store: Path) -> list[ArtifactRow]:
+    """Add each recipe's same-budget control (``compress.control``) and point its rows to it.
+
+    A recipe without fine-tuning has the reference's float32 row as its control;
+    one whose steps mix learning rates has none (said in the report).
+    """
+    from .compress import load_variant
+    from .compress.control import recipe_budget, run_controls
+
+    budgets = {r.name: recipe_budget(r.recipe, config.compress.epochs_scale) for r in results}
+    controls = run_controls([b for b in budgets.values() if b is not None], reference, data, store / "variants",
+                            store / "steps", progress)
+    control_rows = []
+    for budget, stored in controls.items():
+        result = load_variant(link_tree(stored.directory, out / "variants" / stored.directory.name))
+        control_rows += _rows(result, "control", budget.name)
+    names = {r.name for r in rows + control_rows}
+    linked = []
+    for row in rows:
+        b = budgets.get(row.recipe) if row.family == "compressed" else None
+        name = None if b is None else (b.name if b.epochs else "float32")
+        linked.append(replace(row, control=name if name in names else None))
+    return linked + control_rows
+
+
 def _rows(result: Any, family: str, name: str | None = None, published_figure: Any = None) -> list[ArtifactRow]:
     base = name or result.name
     rows = []
@@ -191,7 +220,7 @@ def _assess(row: ArtifactRow, hw: list[Any], config: RunConfig, store: Path) -> 
                         warmup=config.profiles.host_warmup, tflm=config.profiles.tflm,
                         cache_dir=store / "cache")
     a = a.model_copy(update={"path": str(artifacts[row.kind])})  # a cached one names the first run's file
-    return ArtifactRow(row.name, row.family, row.recipe, row.variant, row.kind, a, row.published)
+    return replace(row, assessment=a)
 
 
 def _summary(config: RunConfig, rows: list[ArtifactRow], hw: list[Any], out: Path, started: str,

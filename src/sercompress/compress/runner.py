@@ -102,18 +102,18 @@ def run_recipe(recipe: Recipe | str | Path, reference: Any, out_root: str | Path
                 return result
             except (ArtifactError, RunError) as e:
                 progress.info(f"{recipe.name}: finished variant is corrupted ({e}); recomputing")
-                _clear(vdir)
+                clear_outputs(vdir)
         t0 = time.perf_counter()
         data = data if data is not None else reference.data()
         with progress.stage(f"compress {recipe.name}"):
             steps_root = Path(steps_dir) if steps_dir is not None else Path(out_root) / "steps"
             model, claims, steps = _apply_steps(recipe, reference, data, steps_root, epochs_scale,
                                                 max_epochs, progress)
-            result = _export_and_measure(recipe, recipe_path, model, claims, steps, data, reference, vdir,
+            result = export_and_measure(recipe, recipe_path, model, claims, steps, data, reference, vdir,
                                          key, epochs_scale, t0)
         save_variant(result)
         mark_done(vdir, {"key": key})
-        _log(result, progress)
+        log_result(result, progress)
         return result
 
 
@@ -208,7 +208,7 @@ def _resume(model: Any, recipe: Recipe, keys: list[str], steps_dir: Path, progre
 
 # --------------------------------------------------------------------------- export + measure
 
-def _export_and_measure(recipe: Recipe, recipe_path: str | None, model: Any, claims: list[Claim],
+def export_and_measure(recipe: Recipe, recipe_path: str | None, model: Any, claims: list[Claim],
                         steps: list[StepRecord], data: Any, reference: Any, vdir: Path, key: str,
                         epochs_scale: float, t0: float) -> VariantResult:
     from ..export.onnx import to_onnx
@@ -275,7 +275,7 @@ def _parity_floors(recipe: Recipe) -> dict[str, float]:
     return {"tflite": f if main_float else q, "onnx": q if recipe.has_qat else f, "tflite_int8": q}
 
 
-def _clear(vdir: Path) -> None:
+def clear_outputs(vdir: Path) -> None:
     """Remove a corrupted variant's outputs, keeping the lock we hold."""
     for p in vdir.iterdir():
         if p.name == ".lock":
@@ -286,7 +286,7 @@ def _clear(vdir: Path) -> None:
             p.unlink()
 
 
-def _log(result: VariantResult, progress: Progress) -> None:
+def log_result(result: VariantResult, progress: Progress) -> None:
     main, size = result.accuracy["tflite"], result.sizes["tflite"]
     progress.info(f"{result.name}: TFLite UA {main.ua:.3f} WA {main.wa:.3f}; {size.file_bytes:,} B "
                   f"({size.gzip_bytes:,} B gzip); {result.wall_time_s:.0f} s")

@@ -3,8 +3,11 @@
 Every sentence is computed from the summary (never canned), and says so when
 a comparison cannot be made (no float32 reference, no baseline, no device
 fits) rather than inventing one. Accuracies carry their 95 % interval, and a
-variant is called better or worse than float32 only when the paired interval
-of the UA difference excludes zero (:mod:`sercompress.report.uncertainty`).
+variant is called better or worse only when the paired interval of the UA
+difference excludes zero (:mod:`sercompress.report.uncertainty`). A compressed
+variant is judged against its same-budget control (float32 fine-tuned as long,
+at the same learning rate, as its recipe: ``compress.control``), so extra
+training of an under-converged reference is not reported as a gain of compression.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from . import uncertainty
 from .select import (
     UA_KEEP_POINTS,
     best_on_smallest_device,
+    comparator,
     largest_baseline,
     smallest_keeping_accuracy,
     ua,
@@ -31,11 +35,12 @@ def conclusion_sentences(summary: Summary, points: float = UA_KEEP_POINTS) -> li
     else:
         out.append(f"The float32 reference `{ref.name}` reaches UA {pct_ci(ref)} % at "
                    f"{kib(ref.sizes.gzip_bytes)} gzipped.")
+        out.append(_control_sentence(summary, ref))
         out.append(_significance_sentence(summary, ref))
         pick = smallest_keeping_accuracy(summary, points)
         if pick is None:
-            out.append(f"No compressed variant keeps UA within {points:g} point{'' if points == 1 else 's'} of float32 while "
-                       "fitting any hardware profile.")
+            out.append(f"No compressed variant keeps UA within {points:g} point{'' if points == 1 else 's'} of its "
+                       "same-budget control (float32 without one) while fitting any hardware profile.")
         else:
             out.append(_pick_sentence(summary, pick.name, points))
     best = best_on_smallest_device(summary)
@@ -61,8 +66,11 @@ def _pick_sentence(summary: Summary, name: str, points: float) -> str:
         return ""
     ratio = ref.sizes.gzip_bytes / max(v.sizes.gzip_bytes, 1)
     where = " and fits a device" if summary.profiles else ""
-    s = (f"The smallest variant that keeps UA within {points:g} point{'' if points == 1 else 's'} of float32{where} is "
-         f"`{v.name}`: UA {pct_ci(v)} % ({_delta(ref, v)}), "
+    base = comparator(summary, v)
+    against = "" if base is ref else f" vs its same-budget control `{base.name}`"
+    s = (f"The smallest variant that keeps UA within {points:g} point{'' if points == 1 else 's'} of "
+         f"{'its same-budget control' if base is not ref else 'float32'}{where} is "
+         f"`{v.name}`: UA {pct_ci(v)} % ({_delta(base, v)}{against}), "
          f"{kib(v.sizes.gzip_bytes)} gzipped, {ratio:.1f}x smaller than float32")
     base = largest_baseline(summary)
     if base is not None:
@@ -88,31 +96,45 @@ def _delta(ref: VariantEntry, v: VariantEntry) -> str:
             + ("" if d.paired else ", unpaired"))
 
 
+def _control_sentence(summary: Summary, ref: VariantEntry) -> str:
+    """How much fine-tuning float32 alone moves UA: what a reader must not credit to compression."""
+    parts = [f"`{c.name}` {_delta(ref, c)}" for c in summary.variants if c.family == "control" and c.accuracy]
+    if not parts:
+        return ""
+    return ("Fine-tuning float32 alone as long as the recipes do (the same-budget controls) changes UA by: "
+            + "; ".join(parts) + ".")
+
+
 def _significance_sentence(summary: Summary, ref: VariantEntry) -> str:
-    """Which variants differ from float32 beyond noise (paired interval of the UA difference)."""
+    """Which variants differ from their comparator beyond noise (paired interval of the UA difference).
+
+    Compressed variants against their same-budget control, the others against float32.
+    """
     better, worse, same, untested = [], [], [], []
     for v in summary.variants:
-        if v is ref or v.accuracy is None:
+        base = comparator(summary, v)
+        if v is ref or v.family == "control" or v.accuracy is None:
             continue
-        d = uncertainty.difference(ref.accuracy, v.accuracy)
+        d = uncertainty.difference(base.accuracy, v.accuracy)
+        vs = "" if base is ref else f" vs `{base.name}`"
         if d is None:
             untested.append(v.name)
         elif d.significant:
-            (better if d.low > 0 else worse).append(f"`{v.name}` ({100 * d.value:+.1f} pt)")
+            (better if d.low > 0 else worse).append(f"`{v.name}` ({100 * d.value:+.1f} pt{vs})")
         else:
             same.append(v.name)
     parts = []
     if worse:
-        parts.append(f"significantly worse than float32 in UA: {_join_plain(worse)}")
+        parts.append(f"significantly worse in UA: {_join_plain(worse)}")
     if better:
         parts.append(f"significantly better: {_join_plain(better)}")
     if same:
-        parts.append(f"{len(same)} variant{'' if len(same) == 1 else 's'} within noise of float32 "
+        parts.append(f"{len(same)} variant{'' if len(same) == 1 else 's'} within noise "
                      "(95 % interval of the UA difference includes zero)")
     if untested:
         parts.append(f"no per-clip data to test {_join(untested)}")
-    return ("Against float32 (paired on the same test clips where both kept per-clip predictions), "
-            + "; ".join(parts) + ".") if parts else ""
+    return ("Against its same-budget control for a compressed variant, float32 otherwise (paired on the same "
+            "test clips where both kept per-clip predictions), " + "; ".join(parts) + ".") if parts else ""
 
 
 def _closest_miss(summary: Summary, profile: str) -> str:

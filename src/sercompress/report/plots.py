@@ -19,6 +19,7 @@ FAMILY_STYLE: dict[str, dict[str, Any]] = {
     "reference": {"marker": "*", "color": "#d62728", "s": 160, "label": "reference"},
     "compressed": {"marker": "o", "color": "#1f77b4", "s": 50, "label": "compressed variant"},
     "baseline": {"marker": "s", "color": "#7f7f7f", "s": 60, "label": "baseline (literature)"},
+    "control": {"marker": "D", "color": "#ff7f0e", "s": 40, "label": "float32 same-budget control"},
 }
 DPI = 100
 

@@ -58,19 +58,27 @@ def best_on_smallest_device(summary: Summary) -> tuple[VariantEntry, HardwareBud
 
 
 def smallest_keeping_accuracy(summary: Summary, points: float = UA_KEEP_POINTS) -> VariantEntry | None:
-    """Smallest (gzip) non-baseline variant within ``points`` UA of float32 that fits some device.
+    """Smallest (gzip) compressed or reference variant within ``points`` UA of its comparator that fits a device.
 
-    The float32 reference itself qualifies: if nothing smaller keeps accuracy, that is the answer.
+    The comparator is the variant's same-budget control (float32 fine-tuned as long as
+    its recipe), else float32: fine-tuning alone must not pass for accuracy kept. The
+    float32 reference itself qualifies: if nothing smaller keeps accuracy, that is the answer.
     """
     ref = summary.reference()
     if ref is None or ua(ref) is None:
         return None
-    floor = ua(ref) - points / 100.0
     must_fit = bool(summary.profiles)  # without hardware profiles, "fits a device" cannot apply
     cands = [v for v in summary.variants
-             if v.family != "baseline" and ua(v) is not None and ua(v) >= floor - 1e-12
+             if v.family not in ("baseline", "control") and ua(v) is not None
+             and (base := ua(comparator(summary, v))) is not None and ua(v) >= base - points / 100.0 - 1e-12
              and (not must_fit or any(f.fits for f in v.fits))]
     return min(cands, key=lambda v: (v.sizes.gzip_bytes, -ua(v)), default=None)
+
+
+def comparator(summary: Summary, v: VariantEntry) -> VariantEntry:
+    """What ``v``'s accuracy cost is measured against: its same-budget control, else float32."""
+    control = summary.control_of(v)
+    return control if control is not None else summary.reference() or v
 
 
 def largest_baseline(summary: Summary) -> VariantEntry | None:

@@ -46,7 +46,8 @@ MAX_CLASSES = 64
 #: 1,500 variants took 27 s CPU and 1.2 GB, so a summary holding more than these is refused.
 MAX_VARIANTS, MAX_PROFILES, MAX_LAYERS = 256, 64, 4096
 
-Family = Literal["reference", "compressed", "baseline"]
+#: "control": the float reference fine-tuned as long as a recipe (``compress.control``)
+Family = Literal["reference", "compressed", "baseline", "control"]
 
 
 def check_confusion(confusion: list[list[int]], classes: tuple[str, ...]) -> None:
@@ -137,6 +138,9 @@ class VariantEntry(Record):
     layers: tuple[LayerFigure, ...] | None = Field(None, max_length=MAX_LAYERS)  # optional: keeps the JSON small
     published: PublishedFigure | None = None
     notes: tuple[str, ...] = ()
+    #: the entry that is this variant's same-budget control (a "control" entry, or the reference
+    #: for a recipe without fine-tuning); None for baselines, controls and summaries before controls
+    control: str | None = None
 
     @model_validator(mode="after")
     def _square_confusion(self) -> VariantEntry:
@@ -170,6 +174,19 @@ class Summary(Record):
         refs = [v for v in self.variants if v.family == "reference"]
         floats = [v for v in refs if v.artifact.dtype == "float32"]
         return (floats or refs or [None])[0]
+
+    def control_of(self, v: VariantEntry) -> VariantEntry | None:
+        """``v``'s same-budget control entry (None when it has none)."""
+        return next((c for c in self.variants if c.name == v.control), None) if v.control else None
+
+    @model_validator(mode="after")
+    def _controls_exist(self) -> Summary:
+        names = {v.name for v in self.variants}
+        for v in self.variants:
+            if v.control is not None and (v.control not in names or v.control == v.name):
+                raise ValueError(f"variant '{v.name}' names control '{v.control}', which is not another "
+                                 "entry of the summary")
+        return self
 
     def budget(self, name: str) -> HardwareBudget | None:
         return next((p for p in self.profiles if p.name == name), None)

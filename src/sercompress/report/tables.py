@@ -21,6 +21,7 @@ from .summary import Summary, VariantEntry
 CSV_COLUMNS: tuple[str, ...] = (
     "variant", "family", "recipe", "format", "dtype", "ua", "ua_low", "ua_high", "wa", "wa_low", "wa_high",
     "f1", "f1_low", "f1_high", "ci_unit", "dua_vs_reference", "dua_low", "dua_high", "dua_p_worse", "dua_paired",
+    "control", "dua_vs_control", "dua_control_low", "dua_control_high", "dua_control_p_worse", "dua_control_paired",
     "file_bytes", "gzip_bytes", "params", "nonzero_params", "macs", "peak_ram_bytes",
     "litert_median_ms", "litert_p90_ms", "onnxruntime_median_ms", "onnxruntime_p90_ms",
     "sparsity", "max_unique_values",
@@ -47,6 +48,7 @@ def variant_rows(summary: Summary) -> list[dict[str, Any]]:
             "wa": v.accuracy.wa if v.accuracy else None,
             "f1": v.accuracy.f1 if v.accuracy else None,
             **_interval_columns(v), **_difference_columns(ref, v),
+            "control": v.control or "", **_control_columns(summary.control_of(v), v),
             "file_bytes": v.sizes.file_bytes, "gzip_bytes": v.sizes.gzip_bytes,
             "params": v.params, "nonzero_params": v.nonzero_params, "macs": v.macs,
             "peak_ram_bytes": v.peak_ram_bytes,
@@ -83,11 +85,22 @@ def _interval_columns(v: VariantEntry) -> dict[str, Any]:
 
 
 def _difference_columns(ref: VariantEntry | None, v: VariantEntry) -> dict[str, Any]:
+    return _ua_difference(ref, v, ("dua_vs_reference", "dua_low", "dua_high", "dua_p_worse", "dua_paired"))
+
+
+def _control_columns(control: VariantEntry | None, v: VariantEntry) -> dict[str, Any]:
+    """The same UA difference against the variant's same-budget control."""
+    return _ua_difference(control, v, ("dua_vs_control", "dua_control_low", "dua_control_high",
+                                       "dua_control_p_worse", "dua_control_paired"))
+
+
+def _ua_difference(ref: VariantEntry | None, v: VariantEntry, columns: tuple[str, ...]) -> dict[str, Any]:
+    """UA(v) - UA(ref) with its interval, one-sided p of a drop and whether paired, into ``columns``."""
     d = uncertainty.difference(ref.accuracy, v.accuracy) if ref is not None and ref is not v else None
     if d is None:
-        return {"dua_paired": ""}
-    return {"dua_vs_reference": round(d.value, 6), "dua_low": round(d.low, 6), "dua_high": round(d.high, 6),
-            "dua_p_worse": round(d.p_drop, 6), "dua_paired": d.paired}
+        return {columns[-1]: ""}
+    return dict(zip(columns, (round(d.value, 6), round(d.low, 6), round(d.high, 6), round(d.p_drop, 6), d.paired),
+                    strict=True))
 
 
 def to_csv(summary: Summary) -> str:
@@ -128,6 +141,14 @@ def delta_cell(ref: VariantEntry | None, v: VariantEntry) -> str:
             + ("" if d.paired else " (unpaired)"))
 
 
+def control_cell(summary: Summary, v: VariantEntry) -> str:
+    """UA change against the variant's same-budget control, named: the cost of compression alone."""
+    control = summary.control_of(v)
+    if control is None:
+        return "-"
+    return f"{delta_cell(control, v)} vs `{control.name}`"
+
+
 def kib(n: float | None) -> str:
     if n is None:
         return "n/a"
@@ -153,7 +174,8 @@ Grid = tuple[list[str], list[list[str]]]
 
 
 def variants_grid(summary: Summary) -> Grid:
-    header = ["variant", "family", "form", "UA % [95 % CI]", "UA vs float32, pt [95 % CI]", "WA % [95 % CI]",
+    header = ["variant", "family", "form", "UA % [95 % CI]", "UA vs float32, pt [95 % CI]",
+              "UA vs same-budget control, pt [95 % CI]", "WA % [95 % CI]",
               "F1 % [95 % CI]", "gzip", "file", "params (non-zero)", "MACs", "peak RAM", "LiteRT ms (p90)",
               "ORT ms (p90)"]
     rows = []
@@ -162,7 +184,7 @@ def variants_grid(summary: Summary) -> Grid:
         lite, ort = _host(v, "litert"), _host(v, "onnxruntime")
         rows.append([
             v.name, v.family, f"{v.artifact.format} {v.artifact.dtype}",
-            pct_ci(v, "ua"), delta_cell(ref, v), pct_ci(v, "wa"), pct_ci(v, "f1"),
+            pct_ci(v, "ua"), delta_cell(ref, v), control_cell(summary, v), pct_ci(v, "wa"), pct_ci(v, "f1"),
             kib(v.sizes.gzip_bytes), kib(v.sizes.file_bytes),
             f"{v.params:,} ({v.nonzero_params:,})", mega(v.macs), kib(v.peak_ram_bytes),
             f"{ms(lite[0])} ({ms(lite[1])})", f"{ms(ort[0])} ({ms(ort[1])})",
@@ -256,6 +278,7 @@ def interval_note(summary: Summary) -> str:
     how = {"speaker": "resampling test speakers, since clips of one speaker are correlated",
            "clip-stratified": "resampling test clips within each class; fewer than 5 test speakers"}
     return ("Brackets are 95 % bootstrap intervals (" + how.get(unit, "from the confusion matrix") + "). "
-            "Differences to float32 are paired on the same clips (unpaired when a side lacks per-clip "
+            "Differences to float32 (and to the same-budget control: float32 fine-tuned for as many epochs, "
+            "at the same learning rate, as the recipe) are paired on the same clips (unpaired when a side lacks per-clip "
             "predictions) and called better or worse only when their interval excludes zero "
             "(n.s. = not significant).")
