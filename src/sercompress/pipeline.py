@@ -164,9 +164,9 @@ def _with_controls(rows: list[ArtifactRow], results: list[Any], reference: Any, 
     controls = run_controls([b for b in budgets.values() if b is not None], reference, data, store / "variants",
                             store / "steps", progress)
     control_rows = []
-    for budget, stored in controls.items():
+    for spent, stored in controls.items():
         result = load_variant(link_tree(stored.directory, out / "variants" / stored.directory.name))
-        control_rows += _rows(result, "control", budget.name)
+        control_rows += _rows(result, "control", spent.name)
     names = {r.name for r in rows + control_rows}
     linked = []
     for row in rows:

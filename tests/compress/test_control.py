@@ -6,7 +6,12 @@ from types import SimpleNamespace
 
 import pytest
 
-from sercompress.compress.control import ControlBudget, checkpoint_path, control_key, recipe_budget
+from sercompress.compress.control import (
+    ControlBudget,
+    checkpoint_path,
+    control_key,
+    recipe_budget,
+)
 from sercompress.compress.recipe import Recipe, load_recipe, shipped_recipes
 from sercompress.compress.registry import StepContext
 

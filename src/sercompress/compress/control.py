@@ -30,7 +30,14 @@ from typing import Any
 from .. import __version__
 from ..errors import ArtifactError, RunError
 from ..progress import Progress
-from ..storage import STORE_WAIT_S, atomic_path, content_hash, directory_lock, is_done, mark_done
+from ..storage import (
+    STORE_WAIT_S,
+    atomic_path,
+    content_hash,
+    directory_lock,
+    is_done,
+    mark_done,
+)
 from .batchnorm import recalibrate_batchnorm
 from .recipe import Finetune, Recipe
 from .runner import clear_outputs, export_and_measure, log_result

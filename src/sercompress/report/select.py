@@ -49,9 +49,12 @@ def unfit_profiles(summary: Summary) -> list[str]:
 
 
 def best_on_smallest_device(summary: Summary) -> tuple[VariantEntry, HardwareBudget] | None:
-    """Highest-UA variant on the smallest device that anything fits (ties: smaller file)."""
+    """Highest-UA variant on the smallest device that anything fits (ties: smaller file).
+
+    Same-budget controls are measurements, not candidates: they are left out.
+    """
     for prof in profiles_by_size(summary):
-        cands = [v for v in fitting(summary, prof.name) if ua(v) is not None]
+        cands = [v for v in fitting(summary, prof.name) if ua(v) is not None and v.family != "control"]
         if cands:
             return max(cands, key=lambda v: (ua(v), -v.sizes.gzip_bytes)), prof
     return None
