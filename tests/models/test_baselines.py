@@ -240,12 +240,28 @@ def test_converts_with_the_suite_exporter_to_tflite_float_int8_and_onnx(specs, n
 
 
 @pytest.mark.slow
-def test_recurrent_lstm_fuses_to_int8_from_a_fixed_batch(specs):
-    """unroll=False: one UNIDIRECTIONAL_SEQUENCE_LSTM op, full int8, when converted with batch 1."""
+def test_recurrent_lstm_is_exported_fused_at_batch_1_with_the_models_parameters(specs):
+    """The shipped form (unroll=False) through the suite's exporter: one UNIDIRECTIONAL_SEQUENCE_LSTM
+    op (float and full int8) at batch 1, the file holding the model's parameters once (not per step)."""
+    from sercompress.export.runtime import run_tflite
+    from sercompress.export.tflite import to_tflite
+    from sercompress.profile import profile_artifact
+
     spec = specs["cnn_lstm_2d"]
-    hp = {**spec.hparams, **NARROW["cnn_lstm_2d"], "unroll": False}
-    model = build_model(spec.model, shape_of(spec), N_CLASSES, **hp)
+    assert spec.hparams["unroll"] is False
+    model = build_model(spec.model, shape_of(spec), N_CLASSES, **{**spec.hparams, **NARROW["cnn_lstm_2d"]})
     rep = np.random.default_rng(2).standard_normal((8, *shape_of(spec))).astype("float32")
-    out, ops, _ = _run_tflite(_tflite_fixed_batch(model, rep), rep[:1])
-    assert "UNIDIRECTIONAL_SEQUENCE_LSTM" in ops and _no_flex(ops)
-    assert abs(float(out.sum()) - 1.0) < 0.05
+    for mode in (None, "int8"):
+        blob = to_tflite(model, mode, rep, int8_io=mode == "int8")
+        out, ops, _ = _run_tflite(blob, rep[:1])
+        assert "UNIDIRECTIONAL_SEQUENCE_LSTM" in ops and _no_flex(ops)
+        assert abs(float(out.sum()) - 1.0) < 0.05
+    path = Path(__import__("tempfile").mkdtemp()) / "m.tflite"
+    path.write_bytes(to_tflite(model))
+    # batch norm folds into the convolutions (4 figures per channel out, a bias in where absent)
+    bn_figures = sum(w.size for layer in model.layers if "bn" in layer.name for w in layer.get_weights())
+    assert profile_artifact(path).params == model.count_params() - bn_figures
+    got = run_tflite(path, rep)          # a batch of 8 through a batch-1 file
+    np.testing.assert_allclose(got, model(rep, training=False).numpy(), atol=1e-4)
+
+

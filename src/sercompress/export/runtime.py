@@ -31,12 +31,18 @@ def run_tflite(path: str | Path, x: np.ndarray, chunk: int = CHUNK) -> np.ndarra
         raise ArtifactError(f"LiteRT cannot load the file: {e}", path=path) from None
     inp = interp.get_input_details()[0]
     out_index = interp.get_output_details()[0]["index"]
+    fixed = int(inp["shape_signature"][0]) if len(inp["shape_signature"]) else -1
+    if fixed > 0:  # exported at a fixed batch (a fused recurrent op): run it at that batch
+        chunk = fixed
     outputs = []
     for start in range(0, len(x), chunk):
         batch = np.asarray(x[start:start + chunk], dtype=np.float32)
-        interp.resize_tensor_input(inp["index"], list(batch.shape), strict=False)
-        with native_output_silenced():  # "INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
-            interp.allocate_tensors()
+        if fixed > 0 and start > 0:
+            pass  # shapes unchanged: allocated once
+        else:
+            interp.resize_tensor_input(inp["index"], list(batch.shape), strict=False)
+            with native_output_silenced():  # "INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
+                interp.allocate_tensors()
         interp.set_tensor(inp["index"], _quantize(batch, interp.get_input_details()[0]))
         interp.invoke()
         out = interp.get_output_details()[0]

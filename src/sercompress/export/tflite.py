@@ -48,7 +48,15 @@ def to_tflite(
     if int8_io and mode != "int8":
         raise ValueError("int8_io needs mode='int8'")
     t = tf()
-    converter = t.lite.TFLiteConverter.from_keras_model(model)
+    if _has_recurrent_loop(model):
+        # A recurrent layer (LSTM / GRU, not unrolled) fuses into one UNIDIRECTIONAL_SEQUENCE_LSTM
+        # op only from a fixed-batch signature: export it as deployed, at batch 1 (with a dynamic
+        # batch the converter fails on TensorListReserve; unrolling instead copies the weights per step).
+        spec = t.TensorSpec([1, *model.input_shape[1:]], model.inputs[0].dtype)
+        fn = t.function(lambda x: model(x, training=False)).get_concrete_function(spec)
+        converter = t.lite.TFLiteConverter.from_concrete_functions([fn], model)
+    else:
+        converter = t.lite.TFLiteConverter.from_keras_model(model)
     if mode is None and _is_quantization_aware(model):
         # A QAT model is only meaningful converted with its learnt ranges.
         mode = "int8"
@@ -92,6 +100,12 @@ def _representative(x: np.ndarray):
             yield [data[i : i + 1]]
 
     return gen
+
+
+def _has_recurrent_loop(model: Any) -> bool:
+    """True if any layer is a Keras RNN (LSTM, GRU, ...) that is not unrolled."""
+    return any(hasattr(layer, "cell") and not getattr(layer, "unroll", True)
+               for layer in getattr(model, "layers", ()))
 
 
 def _is_quantization_aware(model: Any) -> bool:

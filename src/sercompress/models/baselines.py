@@ -5,10 +5,14 @@ registered by name so that ``baselines/*.toml`` files can point at it and the
 pipeline trains, exports and profiles it with exactly the code it uses for the
 reference. Only layers that convert to TFLite builtins (float and full int8)
 and to ONNX opset 17 are used: no Lambda layers (they would also break
-``safe_mode`` loading), no Flex ops. The LSTM is a plain ``tf_keras`` LSTM:
-fused into ``UNIDIRECTIONAL_SEQUENCE_LSTM`` from a fixed-batch signature, or
-unrolled (``unroll=True``, what ``baselines/cnn_lstm_2d.toml`` ships) for a
-dynamic-batch exporter.
+``safe_mode`` loading), no Flex ops. The LSTM is a plain ``tf_keras`` LSTM,
+recurrent (what ``baselines/cnn_lstm_2d.toml`` ships): the exporter converts it
+at batch 1, fused into one ``UNIDIRECTIONAL_SEQUENCE_LSTM`` op, the form a user
+deploys. ``unroll=True`` exists for dynamic-batch exporters; it copies the
+weights into every step of the file, and its training is not bit-reproducible
+across processes (the weight gradients of the unrolled steps are summed in an
+order that varies between processes; measured: identical initial weights, LSTM
+weights differing by ~1e-8 after one step; the recurrent form repeats exactly).
 
 The three models are deliberately *larger in parameters* than Light-SERNet
 (462,468) while their multiply-accumulates stay within ~1.5x of its 160 M, so
@@ -66,9 +70,11 @@ def cnn_lstm_2d(
 
     ``unroll=False`` keeps one recurrent op, which the TFLite converter fuses
     into ``UNIDIRECTIONAL_SEQUENCE_LSTM`` (float and int8) but only from a
-    fixed-batch signature; with a dynamic batch dimension it fails on
-    ``TensorListReserve``. ``unroll=True`` (same weights, same maths) unrolls the
-    few time steps into plain builtins that convert from any signature.
+    fixed-batch signature (``export.tflite.to_tflite`` converts such models at
+    batch 1); with a dynamic batch dimension it fails on ``TensorListReserve``.
+    ``unroll=True`` (same weights, same maths) unrolls the few time steps into
+    plain builtins that convert from any signature, at ~9x the parameters in
+    the file.
     """
     k = keras()
     layers = k.layers
