@@ -49,9 +49,9 @@ def to_tflite(
         raise ValueError("int8_io needs mode='int8'")
     t = tf()
     if _has_recurrent_loop(model):
-        # A recurrent layer (LSTM / GRU, not unrolled) fuses into one UNIDIRECTIONAL_SEQUENCE_LSTM
-        # op only from a fixed-batch signature: export it as deployed, at batch 1 (with a dynamic
-        # batch the converter fails on TensorListReserve; unrolling instead copies the weights per step).
+        # A recurrent layer that is not unrolled converts only from a fixed-batch signature (with a
+        # dynamic batch the converter fails on TensorListReserve): export it as deployed, at batch 1,
+        # where a Keras LSTM fuses into one UNIDIRECTIONAL_SEQUENCE_LSTM op holding its weights once.
         spec = t.TensorSpec([1, *model.input_shape[1:]], model.inputs[0].dtype)
         fn = t.function(lambda x: model(x, training=False)).get_concrete_function(spec)
         converter = t.lite.TFLiteConverter.from_concrete_functions([fn], model)

@@ -8,8 +8,9 @@ and to ONNX opset 17 are used: no Lambda layers (they would also break
 ``safe_mode`` loading), no Flex ops. The LSTM is a plain ``tf_keras`` LSTM,
 recurrent (what ``baselines/cnn_lstm_2d.toml`` ships): the exporter converts it
 at batch 1, fused into one ``UNIDIRECTIONAL_SEQUENCE_LSTM`` op, the form a user
-deploys. ``unroll=True`` exists for dynamic-batch exporters; it copies the
-weights into every step of the file, and its training is not bit-reproducible
+deploys. ``unroll=True`` exists for dynamic-batch exporters; every step then
+gets its own operators on the shared weight buffers (the file is as large, the
+per-operator parameter count ~9x the model's), and its training is not bit-reproducible
 across processes (the weight gradients of the unrolled steps are summed in an
 order that varies between processes; measured: identical initial weights, LSTM
 weights differing by ~1e-8 after one step; the recurrent form repeats exactly).
@@ -73,8 +74,8 @@ def cnn_lstm_2d(
     fixed-batch signature (``export.tflite.to_tflite`` converts such models at
     batch 1); with a dynamic batch dimension it fails on ``TensorListReserve``.
     ``unroll=True`` (same weights, same maths) unrolls the few time steps into
-    plain builtins that convert from any signature, at ~9x the parameters in
-    the file.
+    plain builtins that convert from any signature; their per-step operators
+    read the same weight buffers, so a per-operator count is ~9x the model's.
     """
     k = keras()
     layers = k.layers
