@@ -46,6 +46,20 @@ def test_budget_sums_steps_and_keeps_their_learning_rate():
     assert recipe_budget(_recipe({"epochs": 4})).name == "float32@4ep"
 
 
+def test_control_gets_the_batchnorm_treatment_of_the_recipes_last_fine_tuned_step():
+    """The runner re-estimates BN statistics after prune / cluster steps, not after QAT."""
+    budget = {n: recipe_budget(load_recipe(shipped_recipes()[n])) for n in
+              ("prune-80", "prune80-cluster16", "qat-int8", "prune80-qat")}
+    assert budget["prune-80"].recalibrated and budget["prune80-cluster16"].recalibrated
+    assert not budget["qat-int8"].recalibrated and not budget["prune80-qat"].recalibrated
+    assert budget["qat-int8"].name.endswith("-bn-as-trained") and budget["prune-80"].name == "float32@6ep"
+    ref = SimpleNamespace(weights_sha256="a" * 64, record={"data_fingerprint": "d1"})
+    raw = ControlBudget(6, recalibrated=False)
+    # one trained checkpoint, two exports
+    assert checkpoint_path("s", ref, raw) == checkpoint_path("s", ref, ControlBudget(6))
+    assert control_key(ref, raw) != control_key(ref, ControlBudget(6))
+
+
 def test_no_fine_tuning_is_budget_zero_and_mixed_rates_have_no_control():
     assert recipe_budget(load_recipe(shipped_recipes()["ptq-int8"])) == ControlBudget(0)
     assert recipe_budget(_recipe({"epochs": 2, "learning_rate": 1e-4}, {"epochs": 2, "learning_rate": 1e-5})) is None

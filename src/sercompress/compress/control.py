@@ -16,6 +16,11 @@ batch size, seed, package version), and a later run with other budgets reuses it
 checkpoint is exported to a float32 TFLite file and measured like a variant (the
 runner's export path, per-clip predictions kept) in a content-addressed variant
 directory; a recipe without fine-tuning has the reference itself as its control.
+
+The control also gets the recipe's treatment after training: the runner re-estimates
+BatchNorm statistics after a prune / cluster step (``Recipe.recalibrate_batchnorm``)
+but not after QAT, and on the quick config that alone moves a control's UA by about
+5 points. So the recalibration is part of the budget (one checkpoint, two exports).
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ from ..storage import (
 )
 from .batchnorm import recalibrate_batchnorm
 from .recipe import Finetune, Recipe
+from .registry import technique_for
 from .runner import clear_outputs, export_and_measure, log_result
 from .variant import StepRecord, VariantResult, load_variant, save_variant
 
@@ -57,13 +63,15 @@ class ControlBudget:
     epochs: int                    # 0: no fine-tuning, the reference is the control
     learning_rate: float = _DEFAULT.learning_rate
     batch_size: int = _DEFAULT.batch_size
+    #: BatchNorm statistics re-estimated after training, as the recipe's last fine-tuned step is
+    recalibrated: bool = True
 
     @property
     def name(self) -> str:
         """The control's row in the report: ``float32@6ep`` (settings named when not the default)."""
         extra = "" if (self.learning_rate, self.batch_size) == (_DEFAULT.learning_rate, _DEFAULT.batch_size) \
             else f"-lr{self.learning_rate:g}-b{self.batch_size}"
-        return f"float32@{self.epochs}ep{extra}"
+        return f"float32@{self.epochs}ep{extra}{'' if self.recalibrated else '-bn-as-trained'}"
 
 
 def recipe_budget(recipe: Recipe, epochs_scale: float = 1.0, max_epochs: int | None = None
@@ -74,26 +82,33 @@ def recipe_budget(recipe: Recipe, epochs_scale: float = 1.0, max_epochs: int | N
     no single continued training matches such a recipe, and it is reported
     without a control rather than against a wrong one.
     """
-    tunes = [s.finetune for s in recipe.steps if hasattr(s, "finetune")]
-    epochs = sum(f.scaled_epochs(epochs_scale, max_epochs) for f in tunes)  # = StepContext.epochs
-    settings = {(f.learning_rate, f.batch_size) for f in tunes}
-    if not tunes:
+    tuned = [s for s in recipe.steps if hasattr(s, "finetune")]
+    epochs = sum(s.finetune.scaled_epochs(epochs_scale, max_epochs) for s in tuned)  # = StepContext.epochs
+    settings = {(s.finetune.learning_rate, s.finetune.batch_size) for s in tuned}
+    if not tuned:
         return ControlBudget(0)
     if len(settings) != 1:
         return None
     (lr, batch), = settings
-    return ControlBudget(epochs, lr, batch)
+    # as runner._apply_steps: recalibrated after a checkpointable fine-tuned step (not after QAT)
+    recalibrated = recipe.recalibrate_batchnorm and getattr(technique_for(tuned[-1]), "checkpointable", True)
+    return ControlBudget(epochs, lr, batch, recalibrated)
 
 
-def control_key(reference: Any, budget: ControlBudget) -> str:
-    """Hash of everything that determines a control's weights and files."""
+def checkpoint_key(reference: Any, budget: ControlBudget) -> str:
+    """Hash of everything that determines a control's trained weights."""
     return content_hash("control", CONTROL_KEY_VERSION, reference.weights_sha256,
                         reference.record.get("data_fingerprint"), budget.epochs, float(budget.learning_rate),
                         budget.batch_size, CONTROL_SEED, __version__)
 
 
+def control_key(reference: Any, budget: ControlBudget) -> str:
+    """Hash of everything that determines a control's files and figures: its weights and BN treatment."""
+    return content_hash("control-variant", checkpoint_key(reference, budget), budget.recalibrated)
+
+
 def checkpoint_path(steps_dir: Path, reference: Any, budget: ControlBudget) -> Path:
-    return Path(steps_dir) / f"control-{budget.epochs}ep-{control_key(reference, budget)}.weights.h5"
+    return Path(steps_dir) / f"control-{budget.epochs}ep-{checkpoint_key(reference, budget)}.weights.h5"
 
 
 def control_directory(variants_dir: Path, reference: Any, budget: ControlBudget) -> Path:
@@ -160,12 +175,13 @@ def _control_variant(budget: ControlBudget, reference: Any, data: Any, variants_
         if not ckpt.is_file():
             train_checkpoints([budget], reference, data, steps_dir, progress)
         t0 = time.perf_counter()
-        recipe = Recipe(name=f"control-{budget.epochs}ep", int8_deployment=False,
+        recipe = Recipe(name=budget.name.replace("float32@", "control-"), int8_deployment=False,
+                        recalibrate_batchnorm=budget.recalibrated,
                         description=f"float32 reference fine-tuned {budget.epochs} epoch(s) at lr "
                                     f"{budget.learning_rate:g}, batch {budget.batch_size}: the same-budget control")
         model = reference.fresh_model()
         model.load_weights(str(ckpt))
-        if recipe.recalibrate_batchnorm:  # as the runner does after each fine-tuned step
+        if budget.recalibrated:  # as the runner does after the recipe's last fine-tuned step
             recalibrate_batchnorm(model, data.train.x)
         step = StepRecord(type="finetune", epochs=budget.epochs, key=key, reused=True)
         with progress.stage(f"control {budget.name}"):
