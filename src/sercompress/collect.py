@@ -51,15 +51,19 @@ class ArtifactRow:
 
 def entry(row: ArtifactRow, relative_to: Path) -> VariantEntry:
     v, a, static = row.variant, row.assessment, row.assessment.static
+    path = _rel(a.path, relative_to)
+    verification = v.verification.get(row.kind)
+    if verification is not None:  # verified where it was made (the store): name the run's own copy
+        verification = verification.model_copy(update={"artifact": path})
     return VariantEntry(
         name=row.name, family=row.family, recipe=row.recipe,
-        artifact=Artifact(path=_rel(a.path, relative_to), format="tflite", dtype=deployment_dtype(static)),
+        artifact=Artifact(path=path, format="tflite", dtype=deployment_dtype(static)),
         accuracy=_without_probabilities(v.accuracy.get(row.kind)),
         sizes=v.sizes[row.kind],  # type: ignore[index]
         params=static.params, nonzero_params=static.nonzero_params, macs=static.macs,
         peak_ram_bytes=ram_used(static, None).bytes,
         host_latency=tuple(a.host.values()),
-        verification=v.verification.get(row.kind),  # type: ignore[call-overload]
+        verification=verification,
         fits=tuple(a.devices.values()),
         layers=tuple(LayerFigure(name=layer.name or f"{layer.op}_{layer.index}", op=layer.op,
                                  macs=layer.macs, ram_bytes=layer.activation_bytes)
