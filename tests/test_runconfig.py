@@ -116,3 +116,10 @@ def test_baseline_and_recipe_names_become_paths_safely(tmp_path, loader, shipped
     with pytest.raises(ConfigError) as e:
         (load_baseline if loader == "baseline" else load_recipe)(p)
     assert "name" in str(e.value)
+
+
+def test_a_bare_name_is_a_shipped_config_even_beside_a_directory_of_that_name(tmp_path, monkeypatch):
+    # `sercompress run --out default` followed by `--config default` in the same directory.
+    (tmp_path / "default").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert load_run_config("default").name == "default"

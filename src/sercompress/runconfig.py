@@ -68,7 +68,9 @@ def run_config_names() -> list[str]:
 def load_run_config(name_or_path: str | Path) -> RunConfig:
     """Load `quick`, `default` (shipped in configs/) or a path to a TOML file."""
     path = Path(name_or_path)
-    if not path.suffix and not path.exists():
+    # A bare word is always a name (as for hardware profiles): `--config default` must not
+    # pick up a directory called `default` -- e.g. an earlier `--out default` -- in the cwd.
+    if not path.suffix and len(path.parts) == 1:
         path = CONFIG_DIR / f"{name_or_path}.toml"
         if not path.is_file():
             known = run_config_names()
