@@ -105,7 +105,9 @@ def quick_run(out: Path, env: dict[str, str], cpus: str | None) -> None:
     """A fresh-process quick run (reused when ``out`` already holds a finished one)."""
     if (out / "summary.json").is_file():
         return
-    cmd = [sys.executable, "-m", "sercompress", "run", "--config", "quick", "--out", str(out), "--quiet"]
+    # Each run gets its own empty store: a shared one would hand run 2 run 1's finished work.
+    cmd = [sys.executable, "-m", "sercompress", "run", "--config", "quick", "--out", str(out), "--quiet",
+           "--store", str(out.with_name(out.name + "-store"))]
     if cpus is not None:
         cmd = ["taskset", "-c", cpus, *cmd]
     proc = subprocess.run(cmd, cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True, check=False)
