@@ -38,7 +38,12 @@ from .persistent import estimate_arena
 from .types import LayerProfile, StaticProfile
 
 
-def profile_graph(graph: Graph, file_data: bytes) -> StaticProfile:
+def gzip_size(file_data: bytes) -> int:
+    """Bytes of the file after ``gzip -9`` (what a compressed OTA update or flash image costs)."""
+    return len(gzip.compress(file_data, compresslevel=9, mtime=0))
+
+
+def profile_graph(graph: Graph, file_data: bytes, gzip_bytes: int | None = None) -> StaticProfile:
     layers = tuple(profile_layer(layer) for layer in graph.layers)
     arena = estimate_arena(graph)
     weight_bytes: Counter[str] = Counter()
@@ -52,7 +57,7 @@ def profile_graph(graph: Graph, file_data: bytes) -> StaticProfile:
         path=str(graph.path),
         format=graph.format,
         file_bytes=graph.file_bytes,
-        gzip_bytes=len(gzip.compress(file_data, compresslevel=9, mtime=0)),
+        gzip_bytes=gzip_size(file_data) if gzip_bytes is None else gzip_bytes,
         layers=layers,
         params=sum(p.params for p in layers),
         nonzero_params=sum(p.nonzero_params for p in layers),
