@@ -47,12 +47,13 @@ def test_budget_sums_steps_and_keeps_their_learning_rate():
 
 
 def test_control_gets_the_batchnorm_treatment_of_the_recipes_last_fine_tuned_step():
-    """The runner re-estimates BN statistics after prune / cluster steps, not after QAT."""
+    """The runner re-estimates BN statistics after every fine-tuned step (QAT too), unless a recipe opts out."""
     budget = {n: recipe_budget(load_recipe(shipped_recipes()[n])) for n in
               ("prune-80", "prune80-cluster16", "qat-int8", "prune80-qat")}
-    assert budget["prune-80"].recalibrated and budget["prune80-cluster16"].recalibrated
-    assert not budget["qat-int8"].recalibrated and not budget["prune80-qat"].recalibrated
-    assert budget["qat-int8"].name.endswith("-bn-as-trained") and budget["prune-80"].name == "float32@6ep"
+    assert all(b.recalibrated for b in budget.values())
+    assert budget["qat-int8"].name == "float32@3ep" and budget["prune-80"].name == "float32@6ep"
+    opted_out = load_recipe(shipped_recipes()["qat-int8"]).model_copy(update={"recalibrate_batchnorm": False})
+    assert recipe_budget(opted_out).name == "float32@3ep-bn-as-trained"
     ref = SimpleNamespace(weights_sha256="a" * 64, record={"data_fingerprint": "d1"})
     raw = ControlBudget(6, recalibrated=False)
     # one trained checkpoint, two exports

@@ -129,6 +129,22 @@ def test_batchnorm_recalibration_sets_moving_stats_to_the_data(reference, data):
     assert all(np.array_equal(a, b) for a, b in zip(model.get_layer("conv1").get_weights(), kernels_before))
 
 
+def test_batchnorm_recalibration_reaches_inside_a_qat_model(reference, ctx, data):
+    """The runner re-estimates BN statistics after QAT too: the BN layers sit inside the quantize
+    wrappers, and only their statistics (and activation ranges, by their moving average) may move."""
+    from sercompress.compress.batchnorm import recalibrate_batchnorm
+
+    qat = run(QatStep(finetune=ONE), reference.fresh_model(), ctx)
+    bns = [m for m in qat.submodules if type(m).__name__ == "BatchNormalization"]
+    assert len(bns) == 2
+    for bn in bns:
+        bn.moving_mean.assign(np.full(bn.moving_mean.shape, 100.0, np.float32))
+    kernels_before = {w.name: w.numpy().copy() for w in qat.trainable_weights}
+    assert recalibrate_batchnorm(qat, data.train.x) == 2
+    assert all(np.abs(bn.moving_mean.numpy()).max() < 50 for bn in bns)
+    assert all(np.array_equal(w.numpy(), kernels_before[w.name]) for w in qat.trainable_weights)
+
+
 
 def clustered_by_hand(model, clusters: int = 16):
     """Each kernel snapped to ``clusters`` values (per tensor), with conv2's every output channel

@@ -158,7 +158,7 @@ class Recipe(FrozenModel):
     steps: tuple[Step, ...] = ()
     #: also write model_int8.tflite when the main file is not full-integer
     int8_deployment: bool = True
-    #: re-estimate batch-norm statistics on the training split after each prune / cluster step
+    #: re-estimate batch-norm statistics on the training split after each fine-tuned step (QAT included)
     recalibrate_batchnorm: bool = True
     #: representative samples from the training split for int8 calibration
     representative_samples: int = Field(200, ge=1, le=2000)

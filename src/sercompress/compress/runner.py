@@ -63,7 +63,7 @@ STEP_SCHEMA_VERSION = 1
 #: Version of what a variant's *files* depend on (part of the directory hash). The
 #: record's own format is ``variant.VARIANT_SCHEMA_VERSION``: a record of another
 #: version is recomputed in place from the step checkpoints, without retraining.
-VARIANT_KEY_VERSION = 1
+VARIANT_KEY_VERSION = 2  # 2: BatchNorm statistics re-estimated after QAT steps too
 
 
 def variant_key(recipe: Recipe, reference: Any, epochs_scale: float, max_epochs: int | None) -> str:
@@ -170,9 +170,9 @@ def _apply_steps(recipe: Recipe, reference: Any, data: Any, steps_dir: Path, epo
             progress.info(f"{recipe.name}: step {i} ({step.type}), {epochs} fine-tuning epoch(s)")
         seed_everything(i)  # wrap-time randomness (cluster init) must not depend on what ran before
         model = tech.strip(tech.apply(model, step, ctx))
+        if epochs and recipe.recalibrate_batchnorm:  # after QAT too: its file folds these statistics
+            recalibrate_batchnorm(model, data.train.x)
         if epochs and getattr(tech, "checkpointable", True):
-            if recipe.recalibrate_batchnorm:
-                recalibrate_batchnorm(model, data.train.x)
             with atomic_path(step_checkpoint(steps_dir, step, key)) as tmp:
                 model.save_weights(str(tmp))
     return model, claims, steps
