@@ -5,7 +5,7 @@ baseline, and the report's headline: the smallest variant within 1 point UA of
 float32, its gzip ratio against float32 and the largest baseline, and the
 devices it fits that float32 does not.
 
-    .venv/bin/python bench/run_default.py [--config default] [--out reports/default] [--again DIR]
+    .venv/bin/python bench/run_default.py [--config default] [--out reports/default] [--again DIR] [--workers N]
 
 Re-running on a finished directory only re-renders (stage times near zero);
 pass a fresh --out to time a cold run. ``--again DIR`` then runs the same
@@ -36,13 +36,15 @@ def main() -> None:
     ap.add_argument("--out", default="reports/default")
     ap.add_argument("--again", default=None, metavar="DIR",
                     help="afterwards, run the same config into this fresh directory and time it")
+    ap.add_argument("--workers", type=int, default=None,
+                    help="worker processes for the work units (default: one per core; 1: none)")
     args = ap.parse_args()
 
     config = load_run_config(args.config)
     load = os.getloadavg()[0]
     progress = Progress()
     t0 = time.perf_counter()
-    outcome = run(config, args.out, progress=progress)
+    outcome = run(config, args.out, progress=progress, workers=args.workers)
     total = time.perf_counter() - t0
     summary = Summary.load(outcome.summary_path)
 
@@ -55,7 +57,7 @@ def main() -> None:
     if args.again:
         again = Progress(quiet=True)
         t1 = time.perf_counter()
-        run(config, args.again, progress=again)
+        run(config, args.again, progress=again, workers=args.workers)
         print(f"\n== the same config again, into {args.again} ==")
         print_timings(again, time.perf_counter() - t1)
 

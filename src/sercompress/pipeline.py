@@ -27,22 +27,21 @@ from .baseline import BASELINE_DIR, load_baseline
 from .collect import ArtifactRow, budget, entry, machine, package_versions, published
 from .errors import ArtifactError, RunError
 from .jsonfile import read_json
+from .parallel import worker_count
 from .progress import Progress
 from .report.summary import RunInfo, Summary
-from .resources import shipped_dir
 from .runconfig import RunConfig, resolve_names
-from .storage import (
-    atomic_write_json,
-    default_store,
-    directory_lock,
-    is_done,
-    link_tree,
-    store_entry,
+from .storage import atomic_write_json, default_store, directory_lock, link_tree
+from .workunits import (
+    BASELINE_RECIPES,
+    RECIPE_DIR,
+    REFERENCE_MODEL,
+    baseline_training,
+    stored_controls,
+    stored_reference,
+    stored_variant,
 )
 
-RECIPE_DIR = shipped_dir("compress")
-#: Recipes a baseline is given: its float file, and its int8 PTQ form.
-BASELINE_RECIPES = ("float32", "ptq-int8")
 CONFIG_FILE = "run-config.json"
 
 
@@ -53,7 +52,10 @@ class RunOutcome:
 
 
 def run(config: RunConfig, out_dir: str | Path, *, progress: Progress | None = None,
-        hardware: tuple[str, ...] | None = None, store: str | Path | None = None) -> RunOutcome:
+        hardware: tuple[str, ...] | None = None, store: str | Path | None = None,
+        workers: int | None = None) -> RunOutcome:
+    """Run ``config`` into ``out_dir``; ``workers`` processes compute the work units first
+    (default: one per core; 1 = everything in this process, one unit after another)."""
     out = Path(out_dir)
     store = Path(store) if store is not None else default_store()
     progress = progress or Progress()
@@ -70,8 +72,9 @@ def run(config: RunConfig, out_dir: str | Path, *, progress: Progress | None = N
             data = prepare(config.data)
             for line in data.summary_lines():
                 progress.info(line)
+        _compute_ahead(config, recipes, baselines, store, worker_count(workers), progress)
         with progress.stage("reference", f"{config.train.epochs} epochs"):
-            reference = _reference(config.data, config.train, "light_sernet", {}, store, out / "reference",
+            reference = _reference(config.data, config.train, REFERENCE_MODEL, {}, store, out / "reference",
                                    progress)
         rows, failures, results = [], [], []
         with progress.stage("compress", f"{len(recipes)} recipes"):
@@ -97,6 +100,18 @@ def run(config: RunConfig, out_dir: str | Path, *, progress: Progress | None = N
     stages = ", ".join(f"{k} {v:.0f} s" for k, v in progress.timings.items())
     progress.info(f"report written to {out}/index.html; {progress.stage_seconds():.0f} s in stages ({stages})")
     return RunOutcome(path, tuple(failures))
+
+
+def _compute_ahead(config: RunConfig, recipes: list[Path], baselines: list[Path], store: Path, workers: int,
+                   progress: Progress) -> None:
+    """With more than one worker, every work unit is computed into the store first (``parallel``)."""
+    if workers < 2:
+        return
+    from .parallel import compute_ahead, plan
+
+    units = plan(config, recipes, baselines)
+    with progress.stage("work units", f"{len(units)} units on {workers} worker processes"):
+        compute_ahead(config, units, store, workers, progress)
 
 
 def _claim_directory(out: Path, config: RunConfig) -> None:
@@ -125,24 +140,18 @@ def _hardware(names: tuple[str, ...]) -> list[Any]:
 def _reference(data_cfg: Any, train_cfg: Any, model: str, hparams: Any, store: Path, dest: Path,
                progress: Progress) -> Any:
     """Train (or find) the reference in the store, link it to ``dest`` and load it from there."""
-    from .train import config_hash, load_reference, train_reference
+    from .train import load_reference
 
-    with store_entry(store / "references" / f"{model}-{config_hash(data_cfg, train_cfg, model, hparams)}") as entry:
-        if is_done(entry):  # keyed by its configuration: load it once, from the run directory
-            progress.info(f"{model}: finished run with the same configuration found in {entry}; reused")
-        else:
-            train_reference(data_cfg, train_cfg, entry, model=model, hparams=hparams, progress=progress)
-    return load_reference(link_tree(entry, dest))
+    return load_reference(link_tree(stored_reference(data_cfg, train_cfg, model, hparams, store, progress), dest))
 
 
 def _variant(recipe_path: Path, reference: Any, out: Path, config: RunConfig, data: Any,
              progress: Progress, failures: list[str], store: Path) -> Any:
     """Compute (or find) the variant in the store; link it into ``out`` and load it from there."""
-    from .compress import load_variant, run_recipe
+    from .compress import load_variant
 
     try:
-        stored = run_recipe(recipe_path, reference, store / "variants", epochs_scale=config.compress.epochs_scale,
-                            data=data, progress=progress, steps_dir=store / "steps")
+        stored = stored_variant(recipe_path, reference, config, data, store, progress)
         return load_variant(link_tree(stored.directory, out / stored.directory.name))
     except ArtifactError as e:  # the file does not show its claim: an error, not a row
         failures.append(f"{recipe_path.stem}: {e}")
@@ -158,11 +167,10 @@ def _with_controls(rows: list[ArtifactRow], results: list[Any], reference: Any, 
     one whose steps mix learning rates has none (said in the report).
     """
     from .compress import load_variant
-    from .compress.control import recipe_budget, run_controls
+    from .compress.control import recipe_budget
 
     budgets = {r.name: recipe_budget(r.recipe, config.compress.epochs_scale) for r in results}
-    controls = run_controls([b for b in budgets.values() if b is not None], reference, data, store / "variants",
-                            store / "steps", progress)
+    controls = stored_controls([b for b in budgets.values() if b is not None], reference, data, store, progress)
     control_rows = []
     for spent, stored in controls.items():
         result = load_variant(link_tree(stored.directory, out / "variants" / stored.directory.name))
@@ -192,10 +200,7 @@ def _baseline_rows(path: Path, config: RunConfig, out: Path, progress: Progress,
     from .dataset import prepare
 
     spec = load_baseline(path)
-    data_cfg = config.data.model_copy(update={"input_type": spec.input_type})
-    train_cfg = config.train
-    if config.baselines.epochs is not None:
-        train_cfg = train_cfg.model_copy(update={"epochs": config.baselines.epochs})
+    data_cfg, train_cfg = baseline_training(spec, config)
     run_dir = out / "baselines" / spec.name
     ref = _reference(data_cfg, train_cfg, spec.model, spec.hparams, store, run_dir / "run", progress)
     data = prepare(data_cfg)

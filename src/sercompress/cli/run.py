@@ -23,12 +23,25 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="directory of finished work (references, step checkpoints, variants, assessments) "
                         "shared by every run directory (default: $SERCOMPRESS_STORE or "
                         "~/.cache/sercompress/store)")
+    p.add_argument("--workers", type=_worker_count, default=None, metavar="N",
+                   help="worker processes computing the training and export work units in parallel "
+                        "(default: one per CPU core; 1: one unit after another in this process)")
     p.add_argument("--quiet", action="store_true", help="print errors only")
     p.add_argument("--verbose", action="store_true",
                    help="also show TensorFlow's own log lines (hidden by default)")
     p.add_argument("--log-json", action="store_true", help="one JSON object per event on stderr")
     p.add_argument("--json", action="store_true", help="print the outcome as JSON on stdout")
     p.set_defaults(func=run)
+
+
+def _worker_count(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if not 1 <= n <= 256:
+        raise argparse.ArgumentTypeError(f"expected a whole number of processes from 1 to 256, got {text!r}")
+    return n
 
 
 def run(args: argparse.Namespace) -> int:
@@ -53,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     out = check_output_dir(args.out or f"reports/{config.name}", "--out")
     progress = Progress(quiet=args.quiet, log_json=args.log_json)
     outcome = pipeline.run(config, out, progress=progress, hardware=tuple(args.hw) if args.hw else None,
-                           store=args.store)
+                           store=args.store, workers=args.workers)
     if args.json:
         print_json({"summary": str(outcome.summary_path), "failures": list(outcome.failures),
                     "timings_s": progress.timings, "nested_timings_s": progress.nested_timings})
