@@ -55,3 +55,24 @@ def test_verbose_lowers_the_log_level_before_tensorflow_loads(monkeypatch):
     assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "0" and tf_env.verbose()
     tf_env.set_verbose(False)
     assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "3" and not tf_env.verbose()
+
+
+def test_tensorflow_libraries_root_logger_warnings_are_hidden_unless_verbose():
+    import logging
+    import os
+
+    from sercompress.tf_env import _python_loggers
+
+    def record(path: str, level: int = logging.WARNING) -> logging.LogRecord:
+        return logging.LogRecord("root", level, path, 1, "so apply CQAT instead", None, None)
+
+    tfmot = os.sep.join(["", "venv", "tensorflow_model_optimization", "x.py"])
+    root = logging.getLogger()
+    try:
+        _python_loggers(False)
+        assert not root.filter(record(tfmot)) and root.filter(record(tfmot, logging.ERROR))
+        assert root.filter(record(os.sep.join(["", "src", "sercompress", "dataset.py"])))
+        _python_loggers(True)
+        assert root.filter(record(tfmot))
+    finally:
+        _python_loggers(False)

@@ -333,6 +333,39 @@ def test_train_reference_is_model_agnostic(tiny_run, tmp_path, monkeypatch):
     assert ref.classes == tiny_run.ref.classes
 
 
+def test_auto_precision_is_decided_by_the_cpu_and_hashed_as_decided(monkeypatch):
+    from sercompress import tf_env
+    from sercompress.dataset import DataConfig
+    from sercompress.train import config_hash
+
+    assert tf_env.cpu_has_bf16("processor: 0\nflags\t\t: fpu sse2 avx512f amx_bf16 amx_tile\n")
+    assert not tf_env.cpu_has_bf16("processor: 0\nflags\t\t: fpu sse2 avx2 fma\n")
+    auto = TrainConfig(precision="auto")
+    for has, decided in ((True, "mixed_bfloat16"), (False, "float32")):
+        monkeypatch.setattr(tf_env, "cpu_has_bf16", lambda has=has: has)
+        assert auto.resolved().precision == decided
+        assert config_hash(DataConfig(), auto, "m", {}) == config_hash(DataConfig(), TrainConfig(precision=decided),
+                                                                         "m", {})
+    assert TrainConfig().precision == "float32" and TrainConfig().resolved() == TrainConfig()
+
+
+@pytest.mark.slow
+def test_mixed_precision_training_saves_a_float32_network(tiny_run, tmp_path):
+    """bfloat16 is how the network is trained, never what is saved, evaluated or exported."""
+    import json
+
+    from sercompress.tf_env import keras
+    from sercompress.train import load_reference, train_reference
+
+    cfg = TrainConfig(epochs=1, learning_rate=1e-3, precision="mixed_bfloat16")
+    ref = train_reference(tiny_run.data_cfg, cfg, tmp_path / "bf16", progress=QUIET)
+    assert keras().mixed_precision.global_policy().name == "float32"  # restored for whatever runs next
+    assert json.loads((tmp_path / "bf16" / "run.json").read_text())["train"]["precision"] == "mixed_bfloat16"
+    model = load_reference(tmp_path / "bf16").fresh_model()
+    assert {layer.dtype_policy.name for layer in model.layers} == {"float32"}
+    assert 0 <= ref.metrics.ua <= 1
+
+
 def test_a_foreign_directory_is_refused(tmp_path):
     from sercompress.dataset import DataConfig
     from sercompress.errors import RunError

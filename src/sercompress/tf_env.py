@@ -77,12 +77,57 @@ def seed_everything(seed: int, deterministic: bool = True) -> None:
         t.config.experimental.enable_op_determinism()
 
 
+#: /proc/cpuinfo flags of units that multiply bfloat16 natively (oneDNN uses them for bf16 convolutions)
+BF16_CPU_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
+
+
+def cpu_has_bf16(cpuinfo: str | None = None) -> bool:
+    """Whether this CPU multiplies bfloat16 natively; without it bfloat16 is emulated and slower than float32."""
+    if cpuinfo is None:
+        try:
+            with open("/proc/cpuinfo") as f:
+                cpuinfo = f.read()
+        except OSError:
+            return False
+    for line in cpuinfo.splitlines():
+        if line.startswith("flags"):
+            return bool(BF16_CPU_FLAGS & set(line.split(":", 1)[-1].split()))
+    return False
+
+
+@contextlib.contextmanager
+def dtype_policy(name: str) -> Iterator[None]:
+    """Keras' global dtype policy (e.g. "mixed_bfloat16") for the layers built inside; float32 again after."""
+    mp = keras().mixed_precision
+    mp.set_global_policy(name)
+    try:
+        yield
+    finally:
+        mp.set_global_policy("float32")
+
+
+class _WarningsOfTensorFlowLibraries:
+    """A logging filter dropping records below ERROR that TensorFlow's own packages log on the root logger."""
+
+    def filter(self, record: object) -> bool:
+        import logging
+
+        path = str(getattr(record, "pathname", ""))
+        return getattr(record, "levelno", 0) >= logging.ERROR or not any(
+            f"{os.sep}{pkg}{os.sep}" in path for pkg in ("tensorflow_model_optimization", "tensorflow", "tf_keras"))
+
+
 def _python_loggers(verbose: bool) -> None:
     import logging
     import warnings
 
     level = logging.INFO if verbose else logging.ERROR
     logging.getLogger("tensorflow").setLevel(level)
+    root = logging.getLogger()  # tfmot logs on the root logger ("... so apply CQAT instead")
+    for f in [f for f in root.filters if isinstance(f, _WarningsOfTensorFlowLibraries)]:
+        root.removeFilter(f)
+    if not verbose:
+        root.addFilter(_WarningsOfTensorFlowLibraries())
     if not verbose:  # e.g. the converter's "Statistics for quantized inputs were expected"
         for module in (r"tensorflow(\.|$)", r"tf_keras(\.|$)", r"tensorflow_model_optimization(\.|$)"):
             warnings.filterwarnings("ignore", module=module)

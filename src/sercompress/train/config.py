@@ -19,6 +19,9 @@ from ..tomlconfig import FrozenModel
 DEFAULT_EPOCHS = 30
 
 LossName = Literal["cross_entropy", "focal"]
+#: "mixed_bfloat16": compute in bfloat16, variables in float32 (Keras' mixed precision);
+#: "auto": that where the CPU multiplies bfloat16 natively (AVX512-BF16 / AMX), float32 elsewhere
+Precision = Literal["float32", "mixed_bfloat16", "auto"]
 SelectOn = Literal["val_ua", "val_loss"]
 
 
@@ -55,6 +58,16 @@ class TrainConfig(FrozenModel):
     #: training batches whose statistics replace BatchNorm's moving averages before each
     #: validation (see :func:`recalibrate_batchnorm`); 0 = Keras' moving averages only
     precise_bn_batches: int = Field(8, ge=0, le=1000)
+    #: arithmetic of training only: the trained weights are saved, evaluated and exported in float32
+    precision: Precision = "float32"
+
+    def resolved(self) -> TrainConfig:
+        """This config with ``precision = "auto"`` decided for this machine (what is hashed and recorded)."""
+        if self.precision != "auto":
+            return self
+        from ..tf_env import cpu_has_bf16
+
+        return self.model_copy(update={"precision": "mixed_bfloat16" if cpu_has_bf16() else "float32"})
 
     @classmethod
     def finetune(cls, epochs: int, learning_rate: float, batch_size: int, seed: int = 0) -> TrainConfig:

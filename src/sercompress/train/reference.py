@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 def config_hash(data_cfg: DataConfig, train_cfg: TrainConfig, model: str, hparams: Mapping[str, Any]) -> str:
     """Hash of what determines a reference run (not the cache location, not the package version)."""
     return content_hash("reference", RUN_SCHEMA_VERSION, model, dict(hparams),
-                        data_cfg.identity(), train_cfg.model_dump(mode="json"))
+                        data_cfg.identity(), train_cfg.resolved().model_dump(mode="json"))
 
 
 def train_reference(data_cfg: DataConfig, train_cfg: TrainConfig, out_dir: str | Path, model: str = "light_sernet",
@@ -44,11 +44,12 @@ def train_reference(data_cfg: DataConfig, train_cfg: TrainConfig, out_dir: str |
     """Train ``model`` (a name from the models registry) and write the run directory."""
     from ..dataset import prepare
     from ..models import build_model, count_macs
-    from ..tf_env import seed_everything
+    from ..tf_env import dtype_policy, seed_everything
 
     out = Path(out_dir)
     hp = dict(hparams or {})
     progress = progress or Progress()
+    train_cfg = train_cfg.resolved()
     key = config_hash(data_cfg, train_cfg, model, hp)
     with directory_lock(out):
         if _check_existing(out, key, data_cfg, train_cfg, model, hp):
@@ -56,10 +57,16 @@ def train_reference(data_cfg: DataConfig, train_cfg: TrainConfig, out_dir: str |
             return load_reference(out)
         data = prepare(data_cfg)
         seed_everything(train_cfg.seed)
-        net = build_model(model, tuple(data.train.x.shape[1:]), len(data.classes), **hp)  # ConfigError: bad hparams
-        progress.info(f"{model}: {net.count_params():,} parameters; {len(data.train.y)} train / "
-                      f"{len(data.val.y)} val / {len(data.test.y)} test clips; {train_cfg.epochs} epochs")
-        result = fit(net, data, train_cfg, select_best=True, progress=progress)
+        shape = tuple(data.train.x.shape[1:])
+        with dtype_policy(train_cfg.precision):
+            net = build_model(model, shape, len(data.classes), **hp)  # ConfigError: bad hparams
+            progress.info(f"{model}: {net.count_params():,} parameters; {len(data.train.y)} train / "
+                          f"{len(data.val.y)} val / {len(data.test.y)} test clips; {train_cfg.epochs} epochs"
+                          f"{'' if train_cfg.precision == 'float32' else f' in {train_cfg.precision}'}")
+            result = fit(net, data, train_cfg, select_best=True, progress=progress)
+        if train_cfg.precision != "float32":  # what is saved, evaluated and exported is the float32 network
+            trained, net = net, build_model(model, shape, len(data.classes), **hp)
+            net.set_weights(trained.get_weights())
         test = evaluate(net, data.test, data.classes)
         val = evaluate(net, data.val, data.classes)
         record = {
