@@ -169,6 +169,10 @@ def test_fit_without_selection_keeps_the_last_epoch():
     assert res.best_epoch is None
     for got, want in zip(model.get_weights(), rec.weights[-1]):
         np.testing.assert_array_equal(got, want)
+    # a fine-tuning keeps its last epoch: the validation split is not predicted every epoch
+    assert all(np.isnan(e.val_ua) for e in res.epochs)
+    with pytest.raises(ValueError, match="validate_each_epoch"):
+        fit(model, data, TrainConfig.finetune(1, 0.05, 32), select_best=True, progress=QUIET)
 
 
 @pytest.mark.slow

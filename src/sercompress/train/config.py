@@ -60,6 +60,9 @@ class TrainConfig(FrozenModel):
     precise_bn_batches: int = Field(8, ge=0, le=1000)
     #: arithmetic of training only: the trained weights are saved, evaluated and exported in float32
     precision: Precision = "float32"
+    #: predict the validation split after every epoch (needed to select the best epoch); a
+    #: compression step keeps its last epoch and is measured on its exported file instead
+    validate_each_epoch: bool = True
 
     def resolved(self) -> TrainConfig:
         """This config with ``precision = "auto"`` decided for this machine (what is hashed and recorded)."""
@@ -74,7 +77,7 @@ class TrainConfig(FrozenModel):
         """A compression step's fine-tuning: constant rate, no precise BN (tfmot wrappers hold
         their own BatchNorm copies; the recipe runner recalibrates after stripping)."""
         return cls(epochs=epochs, learning_rate=learning_rate, batch_size=batch_size, seed=seed,
-                   decay=None, precise_bn_batches=0)
+                   decay=None, precise_bn_batches=0, validate_each_epoch=False)
 
 
 def learning_rate_at(epoch: int, base_lr: float, decay: LRDecay | None) -> float:

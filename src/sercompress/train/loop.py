@@ -61,7 +61,8 @@ def fit(model: Any, data: Any, config: TrainConfig, *, callbacks: Sequence[Any] 
 
     ``data`` is a ``dataset.PreparedData`` (anything with ``.train``, ``.val``
     splits of ``x``/``y`` and ``.classes``). Every epoch the validation split is
-    predicted once for val loss / UA / WA / F1, and one line is reported
+    predicted once for val loss / UA / WA / F1 (unless ``config.validate_each_epoch`` is
+    off, as for a compression step's fine-tuning), and one line is reported
     through ``progress`` (``Progress(quiet=True)`` silences it).
 
     ``select_best`` restores, at the end, the weights of the best epoch by
@@ -79,6 +80,8 @@ def fit(model: Any, data: Any, config: TrainConfig, *, callbacks: Sequence[Any] 
         raise DataError("the training split is empty")
     if select_best and len(data.val.y) == 0:
         raise DataError("the validation split is empty; cannot select the best epoch")
+    if select_best and not config.validate_each_epoch:
+        raise ValueError("selecting the best epoch needs validate_each_epoch")
     progress = progress or Progress()
     k = keras()
     seed_everything(config.seed)
@@ -124,7 +127,8 @@ def _epoch_monitor(data: Any, config: TrainConfig, loss_fn: Any, select_best: bo
             if self._precise_bn is not None:
                 self._precise_bn(data.train.x, batches=config.precise_bn_batches, batch_size=config.batch_size,
                                  seed=config.seed + epoch)
-            val = _validate(self.model, data.val, classes, loss_fn, config.batch_size)
+            val = _validate(self.model, data.val if config.validate_each_epoch else None, classes, loss_fn,
+                            config.batch_size)
             logs.update(val)
             lr = float(keras().backend.get_value(self.model.optimizer.learning_rate))
             row = EpochLog(epoch=epoch + 1, loss=float(logs.get("loss", math.nan)),
@@ -152,7 +156,8 @@ def _epoch_monitor(data: Any, config: TrainConfig, loss_fn: Any, select_best: bo
 
 
 def _validate(model: Any, split: Any, classes: tuple[str, ...], loss_fn: Any, batch_size: int) -> dict[str, float]:
-    if len(split.y) == 0:
+    """Validation figures of one epoch (NaN when there is no split to predict, or none is wanted)."""
+    if split is None or len(split.y) == 0:
         return {"val_loss": math.nan, "val_ua": math.nan, "val_wa": math.nan, "val_f1": math.nan}
     probs = model.predict(split.x, batch_size=batch_size, verbose=0)
     vloss = float(np.mean(np.asarray(loss_fn(split.y, probs))))  # data term only, no L2
@@ -161,8 +166,9 @@ def _validate(model: Any, split: Any, classes: tuple[str, ...], loss_fn: Any, ba
 
 
 def _epoch_line(r: EpochLog, epochs: int) -> str:
+    val = "" if math.isnan(r.val_ua) else f"val_loss {r.val_loss:.4f}  val_ua {r.val_ua:.3f}  "
     return (f"epoch {r.epoch}/{epochs}  loss {r.loss:.4f}  acc {r.accuracy:.3f}  "
-            f"val_loss {r.val_loss:.4f}  val_ua {r.val_ua:.3f}  lr {r.lr:.2e}  {r.seconds:.1f} s")
+            f"{val}lr {r.lr:.2e}  {r.seconds:.1f} s")
 
 
 def evaluate(model: Any, split: Any, classes: Sequence[str], batch_size: int = 64) -> Metrics:
