@@ -164,27 +164,3 @@ def test_assessment_cache_holds_the_record_and_recomputes_another_version(summar
     again = assess_artifact(path, hw, **kw)  # another version: recomputed
     assert again.static == cached.static and again.host != cached.host  # measured anew
     assert json.loads(entries[0].read_text())["schema_version"] == ASSESSMENT_SCHEMA_VERSION
-
-
-def test_static_part_computed_ahead_is_what_the_assessment_uses(variant, tmp_path):
-    """A run's workers profile each file ahead (a busy machine may); the assess stage, which times
-    on a quiet one, reads that part back and names its own copy of the file."""
-    import shutil
-
-    from sercompress.assess import assess_artifact, static_profile
-
-    hw = list(load_all().values())
-    vela = [h for h in hw if h.runtime == "vela"]
-    ahead = static_profile(variant.paths["tflite_int8"], tflm=True, cache_dir=tmp_path / "cache", vela_devices=vela)
-    assert ahead.tflm is not None
-    assert sorted(p.name for p in (tmp_path / "cache" / "static").iterdir()) != []
-    copy = tmp_path / "run" / "model_int8.tflite"
-    copy.parent.mkdir()
-    shutil.copy(variant.paths["tflite_int8"], copy)
-    assessed = assess_artifact(copy, hw, runs=50, warmup=1, cache_dir=tmp_path / "cache")
-    assert assessed.static == ahead.model_copy(update={"path": str(copy)})
-    fresh = assess_artifact(copy, hw, runs=50, warmup=1, cache_dir=tmp_path / "fresh")
-    assert fresh.static == assessed.static
-    # every device's checks agree (but the host's, whose latency is timed anew each time)
-    assert ({n: d.fit.checks for n, d in fresh.devices.items() if n != "host"}
-            == {n: d.fit.checks for n, d in assessed.devices.items() if n != "host"})

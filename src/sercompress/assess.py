@@ -6,9 +6,7 @@ hardware profiles; the result is an :class:`ArtifactAssessment` record, cached
 under a key of the file's sha256 and everything else that decides the figures,
 so a re-run never measures the same file twice. The cache holds the record
 itself (validated when read back; an entry of another schema version is
-recomputed). The static part (profile, TFLite Micro arena, Vela) is cached on
-its own (:func:`static_profile`) so that it can be computed ahead, on a busy
-machine; host timing needs a quiet one. No TensorFlow is imported here.
+recomputed). No TensorFlow is imported here.
 """
 
 from __future__ import annotations
@@ -131,7 +129,9 @@ def assess_artifact(path: str | Path, hardware: Sequence[HardwareProfile], *,
     cached = read_cached(cache, ArtifactAssessment, version=ASSESSMENT_SCHEMA_VERSION)
     if cached is not None:
         return cached
-    static = static_profile(path, tflm=tflm, cache_dir=cache_dir, sha256=sha)
+    static = profile_artifact(path)
+    if tflm:  # every .tflite TFLite Micro can load: its real arena (float ones too)
+        static = measured_arena(static)
     host = _host_measurements(path, onnx_path, runs, warmup)
     measure_fn = partial(_already_measured, host["litert_1t"])
     devices = {}
@@ -142,39 +142,6 @@ def assess_artifact(path: str | Path, hardware: Sequence[HardwareProfile], *,
     write_record(cache, result)
     return result
 
-
-
-class StaticPart(Record):
-    """The part of an assessment a busy machine may compute: cached apart, so a run's workers
-    compute it while others train, and the assess stage is left with the host timing alone."""
-
-    schema_version: Literal[4] = ASSESSMENT_SCHEMA_VERSION
-    static: StaticProfile
-
-
-def static_profile(path: str | Path, *, tflm: bool, cache_dir: str | Path, sha256: str | None = None,
-                   vela_devices: Sequence[HardwareProfile] = ()) -> StaticProfile:
-    """The file's static profile with TFLite Micro's measured arena, cached by content.
-
-    ``vela_devices``: also compile the file with Vela for each of them (cached beside it, where
-    :func:`assess_on_device` finds it). A cached profile names ``path``, not the first file of
-    that content.
-    """
-    path = Path(path)
-    sha = sha256 or sha256_file(path)
-    key = content_hash("static", ASSESSMENT_SCHEMA_VERSION, __version__, sha, tflm)
-    cache = Path(cache_dir) / "static" / f"{sha[:16]}-{key}.json"
-    cached = read_cached(cache, StaticPart, version=ASSESSMENT_SCHEMA_VERSION)
-    if cached is not None:
-        static = cached.static.model_copy(update={"path": str(path)})
-    else:
-        static = profile_artifact(path)
-        if tflm:  # every .tflite TFLite Micro can load: its real arena (float ones too)
-            static = measured_arena(static)
-        write_record(cache, StaticPart(static=static))
-    for hw in vela_devices:
-        with_device_ground_truth(static, hw, cache_dir=str(cache_dir))
-    return static
 
 
 def _host_measurements(path: Path, onnx_path: str | Path | None, runs: int,

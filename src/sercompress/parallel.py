@@ -26,7 +26,6 @@ import json
 import multiprocessing
 import os
 import time
-from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -129,13 +128,8 @@ def priorities(units: list[Unit]) -> dict[str, float]:
     return {u.name: u.cost + sum(v.cost for v in units if u.name in v.after) for u in units}
 
 
-def compute_ahead(config: RunConfig, units: list[Unit], store: Path, workers: int, progress: Progress,
-                  hardware: Sequence[Any] = ()) -> list[str]:
-    """Compute ``units`` on ``workers`` processes into ``store``; the names of the units that failed.
-
-    Each unit also profiles the .tflite files it made (static profile, TFLite Micro arena, Vela
-    on the ``hardware`` that uses it) into the assessment cache: the assess stage then only times.
-    """
+def compute_ahead(config: RunConfig, units: list[Unit], store: Path, workers: int, progress: Progress) -> list[str]:
+    """Compute ``units`` on ``workers`` processes into ``store``; the names of the units that failed."""
     from .tf_env import verbose
 
     prio = priorities(units)
@@ -152,7 +146,7 @@ def compute_ahead(config: RunConfig, units: list[Unit], store: Path, workers: in
                 ready = sorted((u for u in waiting.values() if set(u.after) <= finished), key=lambda u: -prio[u.name])
                 for u in ready[: workers - len(running)]:
                     del waiting[u.name]
-                    running[pool.submit(_run_unit, config, u, str(store), tuple(hardware))] = u
+                    running[pool.submit(_run_unit, config, u, str(store))] = u
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in done:
                     u = running.pop(future)
@@ -183,20 +177,18 @@ def _start_worker(threads: int, verbose_flag: bool) -> None:
     tf().config.threading.set_intra_op_parallelism_threads(threads)
 
 
-def _run_unit(config: RunConfig, unit: Unit, store: str, hardware: tuple[Any, ...]) -> tuple[float, float, str | None]:
+def _run_unit(config: RunConfig, unit: Unit, store: str) -> tuple[float, float, str | None]:
     """A worker's job: one unit into the store; (wall s, CPU s, error or None). Never raises."""
     t0, cpu0 = time.perf_counter(), time.process_time()
     try:
-        results = _compute(config, unit, Path(store), Progress(quiet=True))
-        _profile_ahead(results, config, Path(store), hardware)
+        _compute(config, unit, Path(store), Progress(quiet=True))
         error = None
     except Exception as e:  # noqa: BLE001  (the sequential pass computes the unit again and reports it)
         error = f"{type(e).__name__}: {e}"
     return time.perf_counter() - t0, time.process_time() - cpu0, error
 
 
-def _compute(config: RunConfig, unit: Unit, store: Path, progress: Progress) -> list[Any]:
-    """Compute one unit into the store; the variants it made (VariantResult)."""
+def _compute(config: RunConfig, unit: Unit, store: Path, progress: Progress) -> None:
     if unit.kind == "baseline":
         from .baseline import load_baseline
 
@@ -204,28 +196,17 @@ def _compute(config: RunConfig, unit: Unit, store: Path, progress: Progress) -> 
         data_cfg, train_cfg = baseline_training(spec, config)
         entry = stored_reference(data_cfg, train_cfg, spec.model, spec.hparams, store, progress)
         reference, data = _loaded(entry), _prepared(data_cfg)
-        return [stored_variant(RECIPE_DIR / f"{recipe}.toml", reference, config, data, store, progress)
-                for recipe in BASELINE_RECIPES]
+        for recipe in BASELINE_RECIPES:
+            stored_variant(RECIPE_DIR / f"{recipe}.toml", reference, config, data, store, progress)
+        return
     entry = stored_reference(config.data, config.train, REFERENCE_MODEL, {}, store, progress)
     if unit.kind == "reference":
-        return []
+        return
     reference, data = _loaded(entry), _prepared(config.data)
     if unit.kind == "recipe":
-        return [stored_variant(Path(unit.paths[0]), reference, config, data, store, progress)]
-    budgets = control_budgets([Path(p) for p in unit.paths], config)
-    return list(stored_controls(budgets, reference, data, store, progress).values())
-
-
-def _profile_ahead(results: list[Any], config: RunConfig, store: Path, hardware: tuple[Any, ...]) -> None:
-    """The static part of every .tflite file's assessment, into the cache the assess stage reads."""
-    from .assess import static_profile
-
-    vela = [hw for hw in hardware if hw.runtime == "vela"]
-    for result in results:
-        for kind in ("tflite", "tflite_int8"):
-            if kind in result.artifacts:
-                static_profile(result.paths[kind], tflm=config.profiles.tflm, cache_dir=store / "cache",
-                               vela_devices=vela)
+        stored_variant(Path(unit.paths[0]), reference, config, data, store, progress)
+    else:
+        stored_controls(control_budgets([Path(p) for p in unit.paths], config), reference, data, store, progress)
 
 
 @lru_cache(maxsize=4)

@@ -72,7 +72,7 @@ def run(config: RunConfig, out_dir: str | Path, *, progress: Progress | None = N
             data = prepare(config.data)
             for line in data.summary_lines():
                 progress.info(line)
-        _compute_ahead(config, recipes, baselines, hw, store, worker_count(workers), progress)
+        _compute_ahead(config, recipes, baselines, store, worker_count(workers), progress)
         with progress.stage("reference", f"{config.train.epochs} epochs"):
             reference = _reference(config.data, config.train, REFERENCE_MODEL, {}, store, out / "reference",
                                    progress)
@@ -102,8 +102,8 @@ def run(config: RunConfig, out_dir: str | Path, *, progress: Progress | None = N
     return RunOutcome(path, tuple(failures))
 
 
-def _compute_ahead(config: RunConfig, recipes: list[Path], baselines: list[Path], hw: list[Any], store: Path,
-                   workers: int, progress: Progress) -> None:
+def _compute_ahead(config: RunConfig, recipes: list[Path], baselines: list[Path], store: Path, workers: int,
+                   progress: Progress) -> None:
     """With more than one worker, every work unit is computed into the store first (``parallel``)."""
     if workers < 2:
         return
@@ -111,7 +111,7 @@ def _compute_ahead(config: RunConfig, recipes: list[Path], baselines: list[Path]
 
     units = plan(config, recipes, baselines)
     with progress.stage("work units", f"{len(units)} units on {workers} worker processes"):
-        compute_ahead(config, units, store, workers, progress, hardware=hw)
+        compute_ahead(config, units, store, workers, progress)
 
 
 def _claim_directory(out: Path, config: RunConfig) -> None:
