@@ -42,7 +42,7 @@ def difference(control: Accuracy | None, candidate: Accuracy | None, metric: str
         return None
     a, b = control.predictions, candidate.predictions
     if a is not None and b is not None and a.same_clips(b):
-        return stats.paired_difference(a.labels, a.predicted, b.predicted, a.n_classes, a.speakers, metric)
+        return _paired_cached(a.labels, a.predicted, b.predicted, a.n_classes, a.speakers, metric)
     ca, cb = control.confusion, candidate.confusion
     if not ca or not cb or np.shape(ca) != np.shape(cb) or not sum(map(sum, ca)) or not sum(map(sum, cb)):
         return None
@@ -77,6 +77,13 @@ def _recentre(iv: stats.Interval, value: float) -> stats.Interval:
 def _intervals_cached(labels: tuple[int, ...], predicted: tuple[int, ...], k: int,
                       speakers: tuple[str, ...]) -> dict[str, stats.Interval]:
     return stats.intervals(labels, predicted, k, speakers)
+
+
+@lru_cache(maxsize=1024)
+def _paired_cached(labels: tuple[int, ...], control: tuple[int, ...], candidate: tuple[int, ...], k: int,
+                   speakers: tuple[str, ...], metric: str) -> stats.Difference:
+    """The tables, the conclusion and the plots ask for the same pairs: each bootstrap runs once."""
+    return stats.paired_difference(labels, control, candidate, k, speakers, metric)
 
 
 def _intervals_of(p: ClipPredictions) -> dict[str, stats.Interval]:
