@@ -17,6 +17,14 @@ def _clips(n=400, acc=0.7, seed=0, k=4):
     return y, pred
 
 
+def _lose(y, pred, n, k=4):
+    """``pred`` with its first ``n`` right clips made wrong (and none made right)."""
+    out = pred.copy()
+    right = np.flatnonzero(pred == y)[:n]
+    out[right] = (y[right] + 1) % k
+    return out
+
+
 def test_interval_contains_the_point_and_shrinks_with_more_clips():
     y, p = _clips(100)
     small = stats.intervals(y, p, 4)["ua"]
@@ -62,9 +70,7 @@ def test_paired_difference_and_mcnemar():
     y, a = _clips()
     same = stats.paired_difference(y, a, a, 4)
     assert same.value == 0 and same.p_worse == 1 and same.p_drop == 1 and not same.significant
-    b = a.copy()
-    right = np.flatnonzero(a == y)[:40]
-    b[right] = (y[right] + 1) % 4          # 40 clips lost, none won: 10 points
+    b = _lose(y, a, 40)  # 40 clips lost, none won: 10 points
     d = stats.paired_difference(y, a, b, 4)
     assert d.value == pytest.approx(-0.10, abs=0.005) and d.high < 0 and d.significant
     assert d.mcnemar.b == 40 and d.mcnemar.c == 0 and d.mcnemar.p_worse < 1e-10
@@ -73,9 +79,7 @@ def test_paired_difference_and_mcnemar():
 
 def test_a_few_lost_clips_are_not_significant():
     y, a = _clips()
-    b = a.copy()
-    right = np.flatnonzero(a == y)[:3]
-    b[right] = (y[right] + 1) % 4
+    b = _lose(y, a, 3)
     d = stats.paired_difference(y, a, b, 4)
     assert d.mcnemar.p_worse == pytest.approx(0.125)
     assert d.p_drop >= 0.125            # the bootstrap alone would be optimistic here
@@ -83,9 +87,7 @@ def test_a_few_lost_clips_are_not_significant():
 
 def test_unpaired_difference_is_wider_than_paired():
     y, a = _clips()
-    b = a.copy()
-    right = np.flatnonzero(a == y)[:20]
-    b[right] = (y[right] + 1) % 4
+    b = _lose(y, a, 20)
     paired = stats.paired_difference(y, a, b, 4)
     cm = lambda p: classification_metrics(y, p, "abcd").confusion
     unpaired = stats.unpaired_difference(cm(a), cm(b))

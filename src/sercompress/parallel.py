@@ -10,8 +10,8 @@ The units (``workunits``) are independent and content-addressed: the reference, 
 baseline, every recipe, the same-budget controls. A unit waits only for what it builds
 on: a recipe for the reference and for every recipe whose checkpointed steps are a prefix
 of its own (it resumes from their checkpoints instead of training them again), the
-controls for the reference. Among the ready units the one heading the longest remaining
-chain of work starts first. Workers only fill the store: the pipeline's sequential pass
+controls for the reference. Among the ready units the one that unlocks the most work
+(its own cost plus that of the units waiting for it) starts first. Workers only fill the store: the pipeline's sequential pass
 then finds each unit finished and assembles the run exactly as it would without workers.
 A unit that fails in a worker is named here and left to the sequential pass, which
 computes it again and reports its error where it always does.

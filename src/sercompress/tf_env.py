@@ -97,13 +97,14 @@ def cpu_has_bf16(cpuinfo: str | None = None) -> bool:
 
 @contextlib.contextmanager
 def dtype_policy(name: str) -> Iterator[None]:
-    """Keras' global dtype policy (e.g. "mixed_bfloat16") for the layers built inside; float32 again after."""
+    """Keras' global dtype policy (e.g. "mixed_bfloat16") for the layers built inside; the previous one after."""
     mp = keras().mixed_precision
+    previous = mp.global_policy()
     mp.set_global_policy(name)
     try:
         yield
     finally:
-        mp.set_global_policy("float32")
+        mp.set_global_policy(previous)
 
 
 class _WarningsOfTensorFlowLibraries:
@@ -126,9 +127,8 @@ def _python_loggers(verbose: bool) -> None:
     root = logging.getLogger()  # tfmot logs on the root logger ("... so apply CQAT instead")
     for f in [f for f in root.filters if isinstance(f, _WarningsOfTensorFlowLibraries)]:
         root.removeFilter(f)
-    if not verbose:
+    if not verbose:  # and e.g. the converter's "Statistics for quantized inputs were expected"
         root.addFilter(_WarningsOfTensorFlowLibraries())
-    if not verbose:  # e.g. the converter's "Statistics for quantized inputs were expected"
         for module in (r"tensorflow(\.|$)", r"tf_keras(\.|$)", r"tensorflow_model_optimization(\.|$)"):
             warnings.filterwarnings("ignore", module=module)
     with contextlib.suppress(ImportError):
