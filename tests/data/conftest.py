@@ -29,6 +29,26 @@ def truncate(path: Path, keep: float = 0.5) -> Path:
     return path
 
 
+def iemocap_tree(root: Path, dialogs: dict[str, list[tuple[str, str]]], sessions=(1, 2),
+                 seconds: float = 0.25) -> Path:
+    """IEMOCAP's layout: ``dialogs`` maps a dialogue name with ``{s}`` for the session
+    (``Ses0{s}F_impro01``) to its (utterance suffix, emotion code) pairs; one WAV and one
+    EmoEvaluation line per utterance."""
+    for s in sessions:
+        for dialog, utts in dialogs.items():
+            dialog = dialog.format(s=s)
+            lines = ["% header line", ""]
+            for i, (utt, code) in enumerate(utts):
+                uid = f"{dialog}_{utt}"
+                lines.append(f"[{i}.1000 - {i}.9000]\t{uid}\t{code}\t[2.5000, 2.5000, 2.5000]")
+                lines.append(f"C-E1:\t{code};\t()")
+                write_wav(root / f"Session{s}" / "sentences" / "wav" / dialog / f"{uid}.wav", seconds=seconds)
+            path = root / f"Session{s}" / "dialog" / "EmoEvaluation" / f"{dialog}.txt"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("\n".join(lines) + "\n")
+    return root
+
+
 @pytest.fixture
 def wav():
     return write_wav

@@ -1,5 +1,5 @@
 import pytest
-from .conftest import write_wav
+from .conftest import iemocap_tree, write_wav
 
 from sercompress.data import CorpusOptions, load_corpus
 from sercompress.errors import DataError
@@ -11,19 +11,7 @@ LABELS = {
 
 
 def _tree(root, sessions=(1, 2)):
-    for s in sessions:
-        for dialog, utts in LABELS.items():
-            dialog = dialog.format(s=s)
-            lines = ["% header line", ""]
-            for i, (utt, code) in enumerate(utts):
-                uid = f"{dialog}_{utt}"
-                lines.append(f"[{i}.1000 - {i}.9000]\t{uid}\t{code}\t[2.5000, 2.5000, 2.5000]")
-                lines.append(f"C-E1:\t{code};\t()")
-                write_wav(root / f"Session{s}" / "sentences" / "wav" / dialog / f"{uid}.wav")
-            path = root / f"Session{s}" / "dialog" / "EmoEvaluation" / f"{dialog}.txt"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text("\n".join(lines) + "\n")
-    return root
+    return iemocap_tree(root, LABELS, sessions)
 
 
 def test_improvised_four_classes_exc_merged(tmp_path):
