@@ -42,7 +42,14 @@ def read_record(path: str | Path, model: type[R], *, version: int,
                 error: type[SercompressError] = SercompressError, what: str = "record") -> R:
     """Read and validate ``path`` as ``model``; any other ``schema_version`` is ``error``."""
     data = read_json(path, error, MAX_RECORD_BYTES)  # size, syntax, depth: one clear error
-    check_version(data, version, path, error, what)
+    return parse_record(data, model, version=version, path=path, error=error, what=what)
+
+
+def parse_record(data: object, model: type[R], *, version: int, path: str | Path | None = None,
+                 error: type[SercompressError] = SercompressError, what: str = "record",
+                 hint: str = "Re-run the stage that wrote it.") -> R:
+    """``data`` (parsed JSON) as ``model``; any other ``schema_version`` or an invalid field is ``error``."""
+    check_version(data, version, path, error, what, hint)
     try:
         return model.model_validate(data)
     except ValidationError as e:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from .dataset import DataConfig
 from .errors import ConfigError, SercompressError
@@ -46,6 +46,36 @@ class ProfileSection(FrozenModel):
     tflm: bool = True
 
 
+#: a sweep of more runs than this is a typo, not a plan (EMO-DB's 10 folds x 10 seeds is 100)
+MAX_SWEEP_RUNS = 1000
+
+
+class SweepSection(FrozenModel):
+    """`sercompress sweep`: which (fold, seed) runs of this config; `run` ignores it.
+
+    ``folds = "all"`` is every fold group of the corpus (10 speakers on EMO-DB, 5 sessions on
+    IEMOCAP, 5 speaker pairs on the synthetic corpus), resolved when the corpus is scanned;
+    ``seeds`` unset is the config's own ``seed``.
+    """
+
+    folds: tuple[int, ...] | Literal["all"] = "all"
+    seeds: tuple[int, ...] | None = None
+
+    @field_validator("folds", "seeds")
+    @classmethod
+    def _distinct(cls, v: tuple[int, ...] | str | None) -> tuple[int, ...] | str | None:
+        if isinstance(v, tuple):
+            if not v:
+                raise ValueError("must list at least one value")
+            if len(v) > MAX_SWEEP_RUNS:
+                raise ValueError(f"more than {MAX_SWEEP_RUNS} values")
+            if len(set(v)) != len(v):
+                raise ValueError(f"repeats a value: {list(v)}")
+            if min(v) < 0 or max(v) > 2**31 - 1:
+                raise ValueError(f"values must be whole numbers from 0 to {2**31 - 1}")
+        return v
+
+
 class RunConfig(FrozenModel):
     schema_version: Literal[1] = 1
     #: becomes reports/<name> when --out is not given: a safe name, never a path
@@ -58,6 +88,17 @@ class RunConfig(FrozenModel):
     compress: CompressSection = CompressSection()
     baselines: BaselineSection = BaselineSection()
     profiles: ProfileSection = ProfileSection()
+    #: `sercompress sweep` only; a run (and each run of a sweep) has none
+    sweep: SweepSection | None = None
+
+    def for_run(self, fold: int, seed: int) -> RunConfig:
+        """This config as the one run of a sweep on ``fold`` with ``seed`` (what `run` would do with
+        ``data.fold = fold`` and ``seed = seed``): the seed reaches the data split and the training."""
+        return self.model_copy(update={
+            "seed": seed, "sweep": None,
+            "data": self.data.model_copy(update={"fold": fold, "seed": seed}),
+            "train": self.train.model_copy(update={"seed": seed}),
+        })
 
 
 def run_config_names() -> list[str]:

@@ -180,6 +180,55 @@ def paired_difference(labels: Sequence[int], control: Sequence[int], candidate: 
     return _difference(float(point), boot, True, unit, level, mcnemar(a == y, b == y))
 
 
+@dataclass(frozen=True)
+class PairedStratum:
+    """One fold's test clips and, for every run tested on them (one per seed), the control's and the
+    candidate's predicted classes: ``pairs = ((control, candidate), ...)``."""
+
+    labels: Sequence[int]
+    speakers: Sequence[str] | None
+    pairs: Sequence[tuple[Sequence[int], Sequence[int]]]
+
+
+def pooled_paired_difference(strata: Sequence[PairedStratum], k: int, metric: str = "ua", n_boot: int = N_BOOT,
+                             level: float = LEVEL) -> Difference:
+    """The mean over runs of metric(candidate) - metric(control): a cross-validated paired difference.
+
+    Every run's per-clip outcomes enter one statistic, the mean of the runs' paired differences
+    (equal to the difference of the runs' mean figures). Its bootstrap is stratified by fold:
+    each fold's clips are resampled on their own, as :func:`bootstrap_weights` does for one run
+    (speakers as clusters with >= MIN_SPEAKERS test speakers, else clips within class), and every
+    seed of a fold gets the *same* draw, since those runs were tested on the same clips. Folds are
+    not resampled (two to ten of them): the spread between folds is reported beside this, as the
+    standard deviation. One stratum with one pair gives exactly :func:`paired_difference`.
+
+    McNemar's test is added when every clip is counted once (one seed): a clip tested by several
+    seeds is not an independent pair.
+    """
+    if not strata or not all(s.pairs for s in strata):
+        raise ValueError("a pooled difference needs at least one run in every stratum")
+    total, boot, units = 0.0, np.zeros(n_boot), set()
+    correct: list[tuple[np.ndarray, np.ndarray]] = []
+    for i, stratum in enumerate(strata):
+        y = np.asarray(stratum.labels, dtype=np.int64)
+        w, unit = bootstrap_weights(y, stratum.speakers, n_boot, seed=SEED + i)
+        ones = np.ones((1, y.size), np.int32)
+        units.add(unit)
+        for control, candidate in stratum.pairs:
+            _, a = _check(y, control, k)
+            _, b = _check(y, candidate, k)
+            total += float(metrics_of_confusions(weighted_confusions(ones, y, b, k))[metric][0]
+                           - metrics_of_confusions(weighted_confusions(ones, y, a, k))[metric][0])
+            boot += (metrics_of_confusions(weighted_confusions(w, y, b, k))[metric]
+                     - metrics_of_confusions(weighted_confusions(w, y, a, k))[metric])
+            correct.append((a == y, b == y))
+    n = len(correct)
+    once = all(len(s.pairs) == 1 for s in strata)
+    test = mcnemar(np.concatenate([a for a, _ in correct]), np.concatenate([b for _, b in correct])) if once else None
+    unit: Unit = "speaker" if units == {"speaker"} else "clip-stratified"
+    return _difference(total / n, boot / n, True, unit, level, test)
+
+
 def unpaired_difference(control: Sequence[Sequence[int]], candidate: Sequence[Sequence[int]],
                         metric: str = "ua", n_boot: int = N_BOOT, level: float = LEVEL) -> Difference:
     """metric(candidate) - metric(control) on different clips: each confusion resampled on its own."""

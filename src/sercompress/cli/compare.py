@@ -16,11 +16,14 @@ from . import print_json
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "compare", help="CI gate: compare a run's summary with a reference summary",
-        description="Compare two summaries variant by variant. Exit 0 within tolerance, 1 on a "
-                    "regression, 2 on a usage or schema error.")
-    p.add_argument("candidate", metavar="CANDIDATE", help="run directory or summary.json to check")
-    p.add_argument("--against", required=True, metavar="REFERENCE", help="reference summary.json (or its directory)")
+        "compare", help="CI gate: compare a run's (or a sweep's) summary with a reference summary",
+        description="Compare two summaries variant by variant (two runs, or two sweeps: mean UA over their "
+                    "common runs, paired). Exit 0 within tolerance, 1 on a regression, 2 on a usage or "
+                    "schema error.")
+    p.add_argument("candidate", metavar="CANDIDATE",
+                   help="run or sweep directory, summary.json or sweep-summary.json to check")
+    p.add_argument("--against", required=True, metavar="REFERENCE",
+                   help="reference summary.json or sweep-summary.json (or its directory)")
     p.add_argument("--tolerance", default=None, metavar="FILE",
                    help="tolerance TOML (default: built-in defaults, see configs/tolerance.toml)")
     p.add_argument("--all", action="store_true", help="list every compared figure, not only those that changed")
@@ -31,13 +34,21 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..errors import SummaryError
     from ..report.compare import compare_summaries, load_tolerance
-    from ..report.summary import Summary, resolve_summary_path
 
     tol = load_tolerance(args.tolerance)
-    cand_path, ref_path = resolve_summary_path(args.candidate), resolve_summary_path(args.against)
-    result = compare_summaries(Summary.load(cand_path), Summary.load(ref_path), tol,
-                               candidate_name=str(cand_path), reference_name=str(ref_path))
+    (cand_path, cand), (ref_path, ref) = load_either(args.candidate), load_either(args.against)
+    if type(cand) is not type(ref):
+        sweep, single = (cand_path, ref_path) if is_sweep(cand) else (ref_path, cand_path)
+        raise SummaryError(f"cannot compare a sweep summary ({sweep}) with a single-run summary ({single}): "
+                           "compare two sweeps, or two runs (a sweep's runs are in its runs/ directory)")
+    if is_sweep(cand):
+        from ..report.sweep_compare import compare_sweeps
+
+        result = compare_sweeps(cand, ref, tol, candidate_name=str(cand_path), reference_name=str(ref_path))
+    else:
+        result = compare_summaries(cand, ref, tol, candidate_name=str(cand_path), reference_name=str(ref_path))
     if args.junit:
         write_junit(Path(args.junit), result)
     if args.json:
@@ -49,6 +60,27 @@ def run(args: argparse.Namespace) -> int:
               f"{len(result.failed_policies)} failed policy(ies)", file=sys.stderr)
         return 1
     return 0
+
+
+def load_either(arg: str) -> tuple[Path, Any]:
+    """A run's summary.json or a sweep's sweep-summary.json (a file, or the directory holding one)."""
+    from ..errors import SummaryError
+    from ..jsonfile import read_json
+    from ..report.summary import MAX_SUMMARY_BYTES, Summary, resolve_summary_path
+    from ..sweep.record import SWEEP_SUMMARY_FILE, SweepSummary, is_sweep_file
+
+    path = Path(arg)
+    if path.is_dir() and (path / SWEEP_SUMMARY_FILE).is_file():
+        path = path / SWEEP_SUMMARY_FILE
+    path = resolve_summary_path(path)
+    data = read_json(path, SummaryError, MAX_SUMMARY_BYTES)
+    return path, (SweepSummary.from_dict(data, path) if is_sweep_file(data) else Summary.from_dict(data, path))
+
+
+def is_sweep(summary: Any) -> bool:
+    from ..sweep.record import SweepSummary
+
+    return isinstance(summary, SweepSummary)
 
 
 def write_junit(path: Path, result: Any) -> None:

@@ -181,16 +181,21 @@ def compare_summaries(candidate: Summary, reference: Summary, tol: Tolerance | N
     for name, ov in old.items():
         if name in new:
             diffs += _compare_variant(ov, new[name], tol.for_variant(name), same_machine)
-        else:
-            allowed = name in tol.allow_removed
-            diffs.append(MetricDiff(name, "variant", "present", "missing", "removed",
-                                    "allow_removed" if allowed else "must be present",
-                                    "allowed" if allowed else "removed"))
-    added = tuple(n for n in new if n not in old)
-    diffs += [MetricDiff(n, "variant", "missing", "present", "added", "-", "added") for n in added]
+    presence, added, removed = presence_diffs(list(old), list(new), tol)
+    return Comparison(candidate_name, reference_name, tuple(diffs + presence), added, removed,
+                      tol.model_dump(mode="json"), evaluate(tol.policies, candidate, tol.alpha))
+
+
+def presence_diffs(old: list[str], new: list[str], tol: Tolerance
+                   ) -> tuple[list[MetricDiff], tuple[str, ...], tuple[str, ...]]:
+    """Entries missing from the candidate (a regression unless allowed) and added to it; (diffs, added, removed)."""
     removed = tuple(n for n in old if n not in new)
-    return Comparison(candidate_name, reference_name, tuple(diffs), added, removed, tol.model_dump(mode="json"),
-                      evaluate(tol.policies, candidate, tol.alpha))
+    added = tuple(n for n in new if n not in old)
+    diffs = [MetricDiff(n, "variant", "present", "missing", "removed",
+                        "allow_removed" if n in tol.allow_removed else "must be present",
+                        "allowed" if n in tol.allow_removed else "removed") for n in removed]
+    diffs += [MetricDiff(n, "variant", "missing", "present", "added", "-", "added") for n in added]
+    return diffs, added, removed
 
 
 def require_finite(obj: Any, where: str) -> None:
@@ -207,11 +212,21 @@ def require_finite(obj: Any, where: str) -> None:
 
 
 def _machine_key(s: Summary) -> tuple[str, int]:
-    return (s.run.machine.cpu_model, s.run.machine.cores)
+    return machine_key(s.run.machine)
+
+
+def machine_key(m: Any) -> tuple[str, int]:
+    return (m.cpu_model, m.cores)
 
 
 def _compare_variant(o: VariantEntry, n: VariantEntry, tol: Tolerance, same_machine: bool) -> list[MetricDiff]:
-    out = [_ua(o, n, tol)]
+    return [_ua(o, n, tol), *deployment_diffs(o, n, tol, same_machine)]
+
+
+def deployment_diffs(o: Any, n: Any, tol: Tolerance, same_machine: bool) -> list[MetricDiff]:
+    """Size, RAM, host latency and fit of one entry: a run's ``VariantEntry`` or a sweep's ``SweepEntry``
+    (both have ``name``, ``sizes``, ``peak_ram_bytes``, ``fits``, ``fit_on`` and ``host_median_ms``)."""
+    out = []
     out.append(_growth(o.name, "gzip_bytes", o.sizes.gzip_bytes, n.sizes.gzip_bytes, tol.size_growth_pct))
     out.append(_growth(o.name, "peak_ram_bytes", o.peak_ram_bytes, n.peak_ram_bytes, tol.ram_growth_pct))
     # Host timings from another CPU say nothing about a regression: compare only like with like.
@@ -258,17 +273,21 @@ def _ua(o: VariantEntry, n: VariantEntry, tol: Tolerance) -> MetricDiff:
     if diff is None:  # a summary with neither predictions nor a confusion matrix: raw rule only
         status: Status = "regression" if exceeds else ("improved" if delta > 0 else "ok")
         return MetricDiff(o.name, "ua_pct", old, new, f"{delta:+.2f} pt (untested: no per-clip data)", t, status)
-    if exceeds and diff.p_drop < tol.alpha:
-        status = "regression"
-    elif delta > 0 and diff.p_better < tol.alpha:
-        status = "improved"
-    else:
-        status = "ok"
+    status = ua_status(delta, diff, tol)
     how = (f"paired, McNemar {diff.mcnemar.b} lost / {diff.mcnemar.c} won" if diff.mcnemar
            else "unpaired (different clips)")
     change = (f"{delta:+.2f} pt [{100 * diff.low:+.2f}, {100 * diff.high:+.2f}], "
               f"p(drop)={diff.p_drop:.3g}, {how}")
     return MetricDiff(o.name, "ua_pct", old, new, change, t, status)
+
+
+def ua_status(delta_points: float, diff: Any, tol: Tolerance) -> Status:
+    """A regression is a drop beyond the tolerance AND significant; an improvement a significant gain."""
+    if -delta_points > tol.ua_drop_points + 1e-9 and diff.p_drop < tol.alpha:
+        return "regression"
+    if delta_points > 0 and diff.p_better < tol.alpha:
+        return "improved"
+    return "ok"
 
 
 def _pct(fraction: float) -> float:

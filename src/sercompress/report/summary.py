@@ -121,7 +121,18 @@ class PublishedFigure(Record):
     corpus: str
 
 
-class VariantEntry(Record):
+class DeviceLookups:
+    """Look-ups on a record's ``fits`` and ``host_latency`` fields: a run's entry or a sweep's
+    (``sweep.record.SweepEntry``), so tables and the compare gate read either the same way."""
+
+    def fit_on(self, profile: str) -> DeviceAssessment | None:
+        return next((f for f in self.fits if f.hardware == profile), None)  # type: ignore[attr-defined]
+
+    def host_median_ms(self, runtime: str = "litert") -> float | None:
+        return next((h.median_ms for h in self.host_latency if h.runtime == runtime), None)  # type: ignore[attr-defined]
+
+
+class VariantEntry(DeviceLookups, Record):
     name: str
     family: Family
     recipe: str | None = None          # recipe name (compressed), architecture (baseline)
@@ -148,12 +159,6 @@ class VariantEntry(Record):
         if self.accuracy is not None:
             check_confusion(self.accuracy.confusion, self.accuracy.classes)
         return self
-
-    def fit_on(self, profile: str) -> DeviceAssessment | None:
-        return next((f for f in self.fits if f.hardware == profile), None)
-
-    def host_median_ms(self, runtime: str = "litert") -> float | None:
-        return next((h.median_ms for h in self.host_latency if h.runtime == runtime), None)
 
 
 class Summary(Record):
