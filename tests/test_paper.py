@@ -55,6 +55,8 @@ def test_paper_configs_load_and_match_their_protocol(dataset):
     # the paper's recipe
     assert (cfg.train.learning_rate, cfg.train.batch_size, cfg.train.loss) == (1e-4, 32, "cross_entropy")
     assert cfg.train.decay is not None and cfg.train.select_on == "val_ua"
+    # the full protocol: every fold of the corpus
+    assert cfg.sweep is not None and cfg.sweep.folds == "all" and cfg.sweep.seeds == (0,)
 
 
 def test_emodb_protocol_ten_speaker_folds(tmp_path):
