@@ -23,6 +23,7 @@ from typing import get_args
 
 from pydantic import Field, model_validator
 
+from .data.types import IemocapFilter
 from .dataset import DatasetName
 from .errors import DataError
 from .records import Record
@@ -39,7 +40,7 @@ class PaperProtocol(Record):
     dataset: DatasetName
     #: the shipped run config (``configs/<config>.toml``) implementing it
     config: str = Field(min_length=1)
-    #: the setting as the paper names it
+    #: the setting in the paper's terms (corpus, classes, clip length)
     setting: str = Field(min_length=1)
     classes: tuple[str, ...] = Field(min_length=2)
     #: fold groups held out one at a time (EMO-DB speakers, IEMOCAP sessions)
@@ -48,7 +49,7 @@ class PaperProtocol(Record):
     epochs: int = Field(EPOCHS, ge=1)
     val_speakers: int = Field(VAL_SPEAKERS, ge=1)
     #: IEMOCAP only: which dialogues are kept
-    iemocap_filter: str | None = None
+    iemocap_filter: IemocapFilter | None = None
     #: where our run differs from the paper's experiment, one sentence each
     differences: tuple[str, ...] = Field(min_length=1)
 
