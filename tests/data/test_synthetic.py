@@ -99,3 +99,16 @@ def test_test_fold_speakers_can_get_more_clips_without_changing_the_others():
     fields = asdict(base)
     del fields["group_per_emotion"]
     assert base.digest == content_hash(GENERATOR_VERSION, fields)
+
+
+def test_generation_on_several_processes_writes_the_same_files(tmp_path, monkeypatch):
+    """Speakers are written in parallel for a large corpus: the files must not depend on it."""
+    spec = S.SyntheticSpec(n_speakers=4, per_emotion=2, seed=3)
+    S.generate(spec, tmp_path / "one")
+    monkeypatch.setattr(S, "PARALLEL_MIN_CLIPS", 1)
+    monkeypatch.setattr(S.os, "cpu_count", lambda: 2)
+    S.generate(spec, tmp_path / "two")
+    one = sorted(p.relative_to(tmp_path / "one") for p in (tmp_path / "one").rglob("*") if p.is_file())
+    two = sorted(p.relative_to(tmp_path / "two") for p in (tmp_path / "two").rglob("*") if p.is_file())
+    assert one == two and len(one) == 4 * 4 * 2 + 1
+    assert all((tmp_path / "one" / p).read_bytes() == (tmp_path / "two" / p).read_bytes() for p in one)

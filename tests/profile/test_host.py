@@ -63,3 +63,20 @@ def test_bad_requests(tmp_path, small_model):
     corrupt.write_bytes(b"\x00" * 64)
     with pytest.raises(ArtifactError, match="litert could not run the model"):
         measure(corrupt)
+
+
+def test_the_measuring_child_imports_nothing_of_the_package():
+    """Its start-up is paid for every measurement, and its RSS must be the runtime's own."""
+    import ast
+
+    from sercompress.profile.host import CHILD_SCRIPT
+
+    tree = ast.parse(CHILD_SCRIPT.read_text())
+    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
+                for alias in node.names}
+    imported |= {node.module.split(".")[0] if node.module else "." for node in ast.walk(tree)
+                 if isinstance(node, ast.ImportFrom) and node.level == 0}
+    assert not any(isinstance(node, ast.ImportFrom) and node.level > 0 for node in ast.walk(tree))
+    assert "sercompress" not in imported
+    assert imported <= {"__future__", "json", "sys", "time", "pathlib", "typing", "resource", "numpy",
+                        "ai_edge_litert", "onnxruntime"}
