@@ -13,6 +13,9 @@ refuses step orders tfmot cannot do, with the reason, at load time:
   its learnt ranges only mean something in a full-integer file);
 * ``prune`` may not follow ``cluster`` (re-pruning would move weights off
   their centroids);
+* only ``ptq`` may follow ``window`` (training runs on whole clips; the
+  window is how the trained model is deployed), and ``window`` cannot follow
+  ``qat`` (rebuilding quantize-wrapped layers at a new shape is not supported);
 * every technique at most once;
 * ``cluster.preserve_sparsity`` and ``qat.preserve`` must match the earlier
   steps: preserving what is not there is a no-op we refuse, and *not*
@@ -139,8 +142,36 @@ class PtqStep(FrozenModel):
         return self
 
 
-Step = Annotated[PruneStep | ClusterStep | QatStep | PtqStep, Field(discriminator="type")]
-STEP_TYPES: tuple[str, ...] = ("prune", "cluster", "qat", "ptq")
+class WindowStep(FrozenModel):
+    """The deployed input window: the model rebuilt at ``seconds`` of features, the same weights.
+
+    Light-SERNet is fully convolutional, so a shorter window runs the reference's
+    weights unchanged and shrinks the activation arena with it; a whole clip is
+    classified by streaming: windows every ``hop_seconds`` (the last one aligned
+    to the clip's end), their softmax scores averaged (:mod:`.window`). Frames
+    are computed from the data's feature config when the recipe runs, where a
+    window longer than the clips is refused.
+    """
+
+    type: Literal["window"] = "window"
+    seconds: float = Field(gt=0, le=60)
+    #: start-to-start distance of consecutive windows; None = ``seconds`` (no overlap)
+    hop_seconds: float | None = Field(None, gt=0, le=60)
+
+    @model_validator(mode="after")
+    def _hop(self) -> WindowStep:
+        if self.hop_seconds is not None and self.hop_seconds > self.seconds:
+            raise ValueError(f"hop_seconds ({self.hop_seconds}) must not exceed seconds ({self.seconds}): "
+                             "frames between windows would never be seen")
+        return self
+
+    @property
+    def hop(self) -> float:
+        return self.seconds if self.hop_seconds is None else self.hop_seconds
+
+
+Step = Annotated[PruneStep | ClusterStep | QatStep | WindowStep | PtqStep, Field(discriminator="type")]
+STEP_TYPES: tuple[str, ...] = ("prune", "cluster", "qat", "window", "ptq")
 _PYDANTIC_PREFIX = "Value error, "
 
 
@@ -176,8 +207,12 @@ class Recipe(FrozenModel):
         return next((s for s in self.steps if isinstance(s, PtqStep)), None)
 
     @property
+    def window(self) -> WindowStep | None:
+        return next((s for s in self.steps if isinstance(s, WindowStep)), None)
+
+    @property
     def training_steps(self) -> tuple[PruneStep | ClusterStep | QatStep, ...]:
-        return tuple(s for s in self.steps if not isinstance(s, PtqStep))
+        return tuple(s for s in self.steps if not isinstance(s, (PtqStep, WindowStep)))
 
     @property
     def has_qat(self) -> bool:
@@ -199,6 +234,9 @@ def sequence_problem(steps: tuple[Step, ...]) -> str | None:
             return f"{where}: each technique may appear once"
         if "ptq" in seen:
             return f"{where}: nothing can follow ptq, the conversion to TFLite"
+        if "window" in seen and not isinstance(step, PtqStep):
+            return (f"{where}: only ptq may follow window (fine-tuning trains on whole clips; "
+                    "the window is how the trained model is deployed)")
         if "qat" in seen and not (isinstance(step, PtqStep) and step.mode == "int8"):
             return (f"{where}: after qat only ptq with mode = 'int8' is possible (tfmot cannot "
                     "wrap quantize layers again; the learnt ranges need a full-integer file)")

@@ -35,6 +35,8 @@ class StepContext:
     train_size: int
     epochs_scale: float = 1.0
     max_epochs: int | None = None
+    #: the clips' ``features.FeatureConfig`` (frames per second: the window step needs it)
+    feature_config: Any = None
 
     def epochs(self, finetune: Finetune) -> int:
         return finetune.scaled_epochs(self.epochs_scale, self.max_epochs)
@@ -112,4 +114,4 @@ def tfmot():
 
 
 def _load_builtin() -> None:
-    from . import cluster, prune, ptq, qat  # noqa: F401  (each registers itself)
+    from . import cluster, prune, ptq, qat, window  # noqa: F401  (each registers itself)

@@ -49,6 +49,7 @@ from ..storage import (
 from .batchnorm import recalibrate_batchnorm
 from .recipe import Recipe, load_recipe
 from .registry import StepContext, technique_for
+from .window import clip_windows, feature_config_of, stream_info
 from .variant import (
     ARTIFACT_FILES,
     ReferenceInfo,
@@ -92,6 +93,7 @@ def run_recipe(recipe: Recipe | str | Path, reference: Any, out_root: str | Path
     if not epochs_scale > 0:
         raise ValueError(f"epochs_scale must be > 0, got {epochs_scale}")
     progress = progress or Progress()
+    clip_windows(recipe, feature_config_of(reference, data), recipe_path)  # a bad window: before any work
     key = variant_key(recipe, reference, epochs_scale, max_epochs)
     vdir = Path(out_root) / f"{recipe.name}-{key}"
     with directory_lock(vdir, wait_s=STORE_WAIT_S):  # another process making it: wait, reuse
@@ -153,7 +155,7 @@ def _apply_steps(recipe: Recipe, reference: Any, data: Any, steps_dir: Path, epo
                    callbacks=callbacks, select_best=False, progress=progress)
 
     ctx = StepContext(fit=fit_fn, train_size=len(data.train.y), epochs_scale=epochs_scale,
-                      max_epochs=max_epochs)
+                      max_epochs=max_epochs, feature_config=getattr(data, "feature_config", None))
     keys = step_keys(recipe, reference, epochs_scale, max_epochs)
     model = reference.fresh_model()
     done = _resume(model, recipe, keys, steps_dir, progress)
@@ -218,7 +220,9 @@ def export_and_measure(recipe: Recipe, recipe_path: str | None, model: Any, clai
     from ..export.verify import artifact_sizes, verify_tflite
     from ..metrics import classification_metrics
 
-    rep = representative(data.train.x, recipe.representative_samples)
+    fc = getattr(data, "feature_config", None)
+    windows = clip_windows(recipe, fc, recipe_path)  # whole clips unless the recipe has a window step
+    rep = windows.representative(data.train.x, recipe.representative_samples)
     ptq = recipe.ptq
     files: dict[str, Path] = {}
     files["tflite"] = atomic_write_bytes(vdir / ARTIFACT_FILES["tflite"], to_tflite(
@@ -232,7 +236,8 @@ def export_and_measure(recipe: Recipe, recipe_path: str | None, model: Any, clai
         files["tflite_int8"] = atomic_write_bytes(vdir / ARTIFACT_FILES["tflite_int8"],
                                                   to_tflite(model, "int8", rep, int8_io=True))
 
-    x, y = data.test.x, data.test.y
+    # Parity is per model input (window); accuracy per clip, the windows' scores pooled (window.py).
+    x, y = windows.cut(data.test.x), data.test.y
     keras_probs = predict_keras(model, x)
     floors = _parity_floors(recipe)
     parity, accuracy, verification = {}, {}, {}
@@ -240,14 +245,14 @@ def export_and_measure(recipe: Recipe, recipe_path: str | None, model: Any, clai
     clips = ([clip_id(p, root) for p in data.test.paths], data.test.speakers, y)
     for kind, path in files.items():
         p, probs = check_artifact(keras_probs, path, x, floors[kind])
-        parity[kind] = p
+        parity[kind], probs = p, windows.pool(probs, len(y))
         if kind.startswith("tflite"):  # with its per-clip predictions: every comparison can be paired
             pred = ClipPredictions.from_arrays(*clips, probs)
             accuracy[kind] = classification_metrics(y, pred.predicted, data.classes).model_copy(
                 update={"predictions": pred})
             extra = [Claim(integer_weights=True)] if kind == "tflite_int8" else []
             verification[kind] = verify_tflite(path, [*claims, *extra])
-    accuracy["keras"] = classification_metrics(y, keras_probs.argmax(-1), data.classes)
+    accuracy["keras"] = classification_metrics(y, windows.pool(keras_probs, len(y)).argmax(-1), data.classes)
     return VariantResult(
         name=recipe.name, recipe_path=recipe_path, directory=vdir, key=key,
         artifacts={k: p.name for k, p in files.items()},
@@ -256,6 +261,7 @@ def export_and_measure(recipe: Recipe, recipe_path: str | None, model: Any, clai
         sizes={k: artifact_sizes(p) for k, p in files.items()},
         wall_time_s=round(time.perf_counter() - t0, 2), onnx_error=onnx_error, steps=tuple(steps),
         epochs_scale=epochs_scale, recipe=recipe,
+        stream=stream_info(recipe, windows, fc, int(data.test.x.shape[1])),
         reference=ReferenceInfo(run_dir=str(reference.run_dir), weights_sha256=reference.weights_sha256,
                                 data_fingerprint=reference.record.get("data_fingerprint"),
                                 keras_test_ua=reference.metrics.ua))

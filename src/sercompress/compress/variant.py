@@ -23,6 +23,7 @@ from ..metrics import Metrics
 from ..records import Record, read_record, write_record
 from ..storage import is_done, sha256_file
 from .recipe import Recipe
+from .window import StreamInfo
 
 VARIANT_SCHEMA_VERSION = 2
 VARIANT_FILE = "variant.json"
@@ -68,6 +69,9 @@ class VariantResult(Record):
     steps: tuple[StepRecord, ...] = ()
     epochs_scale: float = 1.0
     recipe: Recipe
+    #: a windowed variant: its files take one window, a clip is several inferences pooled
+    #: (latency per utterance = windows_per_clip x the file's); None = one inference per clip
+    stream: StreamInfo | None = None
     reference: ReferenceInfo
     package_version: str = __version__
     created_utc: str = Field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
