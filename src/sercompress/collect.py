@@ -71,6 +71,7 @@ def entry(row: ArtifactRow, relative_to: Path) -> VariantEntry:
         published=row.published,
         notes=tuple(n for n in (_onnx_note(v, row.kind),) if n),
         control=row.control,
+        windows_per_clip=v.stream.windows_per_clip if v.stream else 1,
     )
 
 

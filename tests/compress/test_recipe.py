@@ -69,7 +69,7 @@ int8_io = true
 
 
 @pytest.mark.parametrize("body, key, words", [
-    ('[[steps]]\ntype = "distill"\n', "steps.0.type", ["prune, cluster, qat, ptq"]),
+    ('[[steps]]\ntype = "distill"\n', "steps.0.type", ["prune, cluster, qat, window, ptq"]),
     ('[[steps]]\ntype = "prune"\ntarget_sparsity = 0.5\nspeed = 1\n', "steps.0", ["unknown key"]),
     ('colour = "red"\n', "colour", ["unknown key"]),
     ('[[steps]]\ntype = "prune"\ntarget_sparsity = 1.0\n', "target_sparsity", ["less than 1"]),

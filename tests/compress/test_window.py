@@ -74,6 +74,18 @@ def test_window_longer_than_the_clips_refused_before_any_work(tmp_path):
     assert e.value.path == path and not out.exists()
 
 
+def test_search_recipe_loads_and_stays_out_of_the_default_run():
+    from sercompress.compress import shipped_recipes
+    from sercompress.compress.recipe import RECIPE_DIR
+    from sercompress.runconfig import resolve_names
+
+    path = RECIPE_DIR / "search" / "window-1s-int8.toml"
+    recipe = load_recipe(path)
+    assert (recipe.window.seconds, recipe.window.hop, recipe.ptq.mode) == (1.0, 0.5, "int8")
+    assert path not in resolve_names(("all",), RECIPE_DIR, "recipe")  # the 10-minute default run
+    assert recipe.name not in shipped_recipes()
+
+
 # --------------------------------------------------------------------------- frames, cutting, pooling
 
 def test_frames_and_hop_from_the_feature_config():
@@ -199,3 +211,20 @@ def test_light_sernet_int8_arena_at_1s_is_well_below_3s(tmp_path):
     print(f"TFLite Micro arena: 3 s {arenas[184]:,} B, 1 s {arenas[59]:,} B")
     assert 380_000 < arenas[184] < 470_000
     assert arenas[59] < 0.45 * arenas[184]
+
+
+# --------------------------------------------------------------------------- the report
+
+def test_report_rows_give_the_latency_per_window_and_per_utterance():
+    from sercompress.report.tables import CSV_COLUMNS, variant_rows
+    from tests.report.conftest import make_summary
+
+    summary = make_summary()
+    streamed = summary.variants[1].model_copy(update={"windows_per_clip": 6})
+    summary = summary.model_copy(update={"variants": (summary.variants[0], streamed, *summary.variants[2:])})
+    rows = [r for r in variant_rows(summary) if r["variant"] == streamed.name and r["latency_ms"]]
+    assert rows and {"windows_per_clip", "utterance_latency_ms"} <= set(CSV_COLUMNS)
+    for r in rows:
+        assert r["windows_per_clip"] == 6 and r["utterance_latency_ms"] == pytest.approx(6 * r["latency_ms"])
+    whole = [r for r in variant_rows(summary) if r["variant"] == summary.variants[0].name and r["latency_ms"]]
+    assert all(r["utterance_latency_ms"] == r["latency_ms"] for r in whole)

@@ -152,6 +152,16 @@ class VariantEntry(DeviceLookups, Record):
     #: the entry that is this variant's same-budget control (a "control" entry, or the reference
     #: for a recipe without fine-tuning); None for baselines, controls and summaries before controls
     control: str | None = None
+    #: inferences per test clip: > 1 for a windowed (streamed) variant, whose artifact takes one
+    #: window and whose accuracy pools the windows' scores (``compress.window``); its latencies are
+    #: per window, one utterance costs ``windows_per_clip`` of them (:meth:`utterance_latency_ms`)
+    windows_per_clip: int = Field(1, ge=1)
+
+    def utterance_latency_ms(self, profile: str) -> float | None:
+        """Latency of one whole utterance on ``profile``: windows per clip x the artifact's latency."""
+        fit = self.fit_on(profile)
+        ms = fit.latency_ms if fit is not None else None
+        return None if ms is None else ms * self.windows_per_clip
 
     @model_validator(mode="after")
     def _square_confusion(self) -> VariantEntry:

@@ -27,6 +27,7 @@ CSV_COLUMNS: tuple[str, ...] = (
     "sparsity", "max_unique_values",
     "profile", "fits", "flash_bytes", "ram_bytes", "latency_ms", "latency_source",
     "latency_low_ms", "latency_high_ms", "verdict", "energy_mj", "reasons",
+    "windows_per_clip", "utterance_latency_ms",
 )
 
 
@@ -69,6 +70,9 @@ def variant_rows(summary: Summary) -> list[dict[str, Any]]:
                 "latency_high_ms": f.latency_high_ms if f else None,
                 "verdict": f.verdict if f else "", "energy_mj": f.energy_mj if f else None,
                 "reasons": "; ".join(f.reasons) if f else "",
+                # a streamed variant's latency_ms is per window; one utterance is windows_per_clip runs
+                "windows_per_clip": v.windows_per_clip,
+                "utterance_latency_ms": v.utterance_latency_ms(f.hardware) if f else None,
             })
             rows.append(row)
     return rows
