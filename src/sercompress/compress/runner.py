@@ -49,7 +49,6 @@ from ..storage import (
 from .batchnorm import recalibrate_batchnorm
 from .recipe import Recipe, load_recipe
 from .registry import StepContext, technique_for
-from .window import clip_windows, feature_config_of, stream_info
 from .variant import (
     ARTIFACT_FILES,
     ReferenceInfo,
@@ -58,6 +57,7 @@ from .variant import (
     load_variant,
     save_variant,
 )
+from .window import clip_windows, feature_config_of, stream_info
 
 #: bump when what a step checkpoint holds changes
 STEP_SCHEMA_VERSION = 1

@@ -138,11 +138,11 @@ def plan(step: WindowStep, fc: FeatureConfig, path: str | Path | None = None,
     if step.seconds > fc.duration_s + _SECONDS_TOLERANCE:
         raise RecipeError(f"a window of {step.seconds:g} s is longer than the clips ({fc.duration_s:g} s of "
                           "features); use at most the data's duration_s", path=path, key=key)
-    frames = n_frames(int(round(step.seconds * fc.sample_rate)), fc.frame_length, fc.frame_step)
+    frames = n_frames(round(step.seconds * fc.sample_rate), fc.frame_length, fc.frame_step)
     if frames < 1:
         raise RecipeError(f"a window of {step.seconds:g} s is shorter than one STFT frame "
                           f"({fc.frame_length / fc.sample_rate:g} s)", path=path, key=key)
-    hop = max(1, int(round(step.hop * fc.sample_rate / fc.frame_step)))
+    hop = max(1, round(step.hop * fc.sample_rate / fc.frame_step))
     return Windows(frames=frames, hop=hop, feature_config=fc)
 
 
