@@ -54,8 +54,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"{kind:12s} UA {acc.ua:.3f}  WA {acc.wa:.3f}  {size.file_bytes:>10,} B  "
               f"gzip {size.gzip_bytes:>10,} B  sparsity {ver.sparsity:.1%}  "
               f"max distinct/channel {ver.max_unique_per_channel}  {'/'.join(ver.weight_dtypes)}")
+    unit = "windows" if result.stream else "clips"  # a streamed variant's files are compared per window
     for kind, par in result.parity.items():
-        print(f"parity {kind:12s} top-1 agreement {par.top1_agreement:.1%} on {par.clips} clips")
+        print(f"parity {kind:12s} top-1 agreement {par.top1_agreement:.1%} on {par.clips} {unit}")
+    if result.stream:
+        s = result.stream
+        print(f"stream    {s.seconds:g} s windows ({s.frames} frames), hop {s.hop_seconds:g} s, "
+              f"{s.windows_per_clip} per clip: UA from the mean of their softmax scores; parity per "
+              "window; a file's latency is per window")
     if result.onnx_error:
         print(f"onnx      not exported: {result.onnx_error}")
     print(f"time      {result.wall_time_s:.1f} s")
