@@ -1,6 +1,6 @@
 """The input window of the int8 reference: TFLite Micro arena, file size, streamed UA.
 
-For each window (seconds; hop = half the window), the trained reference is rebuilt at the
+For each window (seconds; hop = half the window, or ``--hop-fraction``), the trained reference is rebuilt at the
 window (`window` recipe step, no fine-tuning: Light-SERNet is fully convolutional), converted
 to full-integer int8 (calibrated on windows of the training clips) and measured on the file:
 TFLite Micro's real arena, the .tflite size, LiteRT's 1-thread latency per window (host; inflated
@@ -8,7 +8,7 @@ when the machine is loaded) and per utterance (x windows per clip), and UA on th
 streaming (the windows' softmax scores averaged per clip), with its 95 % bootstrap interval and
 the paired difference to the float reference (Keras, whole 3 s clips) on the same clips.
 
-    python bench/window.py --from RUN_DIR --out DIR [--config default] [--windows 0.5 1.0 1.5 3.0]
+    python bench/window.py --from RUN_DIR --out DIR [--config default] [--windows 0.5 1.0 1.5 3.0] [--hop-fraction 0.5]
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ def main() -> None:
     ap.add_argument("--out", required=True, help="directory for the variant directories")
     ap.add_argument("--config", default="default", help="run config whose data section prepares the data")
     ap.add_argument("--windows", type=float, nargs="+", default=[0.5, 1.0, 1.5, 3.0])
+    ap.add_argument("--hop-fraction", type=float, default=0.5,
+                    help="hop as a fraction of the window (0.5: half-overlapping; 1.0: back to back)")
     ap.add_argument("--runs", type=int, default=50, help="host latency runs per file (at least 50)")
     args = ap.parse_args()
 
@@ -47,7 +49,7 @@ def main() -> None:
     print(f"{'window':>7} {'hop':>6} {'frames':>6} {'win/clip':>8} {'arena B':>9} {'file B':>9} "
           f"{'ms/win':>7} {'ms/utt':>7}  {'UA [95% CI]':>22}  {'dUA vs float [95% CI]':>26}")
     for seconds in args.windows:
-        hop = seconds if seconds >= data.feature_config.duration_s else seconds / 2
+        hop = seconds if seconds >= data.feature_config.duration_s else seconds * args.hop_fraction
         recipe = Recipe(name=f"window-{seconds:g}s-int8", steps=(
             WindowStep(seconds=seconds, hop_seconds=hop), PtqStep(mode="int8", int8_io=True)))
         result = run_recipe(recipe, reference, args.out, data=data, progress=Progress(quiet=True))
