@@ -8,6 +8,7 @@ import pytest
 
 from sercompress.baseline import BASELINE_DIR
 from sercompress.cli import main
+from sercompress.executors import open_executor
 from sercompress.parallel import Unit, compute_ahead, plan, priorities, worker_count
 from sercompress.progress import Progress
 from sercompress.runconfig import load_run_config, resolve_names
@@ -45,6 +46,19 @@ def test_the_reference_starts_first_because_every_recipe_waits_for_it(units):
     assert max(prio, key=prio.get) == "reference"
 
 
+def test_a_prefix_names_every_unit_and_what_it_waits_for(units):
+    """A sweep schedules the units of several configurations together: names must not collide."""
+    config = load_run_config("default").model_copy(update={"seed": 7})
+    recipes = resolve_names(config.compress.recipes, RECIPE_DIR, "recipe")
+    prefixed = plan(config, recipes, [], prefix="fold1-seed7/")
+    assert [u.name for u in prefixed] == [f"fold1-seed7/{n}" for n in units if not n.startswith("baseline:")]
+    assert all(a.startswith("fold1-seed7/") for u in prefixed for a in u.after)
+    assert all(u.config is config for u in prefixed)
+    for u in prefixed:  # the same dependencies as without a prefix
+        plain = units[u.name.removeprefix("fold1-seed7/")]
+        assert tuple(a.removeprefix("fold1-seed7/") for a in u.after) == plain.after
+
+
 def test_worker_count_follows_the_cores():
     assert worker_count(None, cpus=2) == 2
     assert worker_count(None, cpus=1) == 1
@@ -56,13 +70,15 @@ def test_worker_count_follows_the_cores():
 def test_a_unit_failing_in_a_worker_is_named_and_does_not_stop_the_others(tmp_path):
     """The sequential pass redoes (and reports) what failed in a worker; the pool itself never raises."""
     config = load_run_config("quick")
-    broken = Unit("baseline:missing", "baseline", (str(tmp_path / "missing.toml"),))
-    also_broken = Unit("baseline:empty", "baseline", (str(tmp_path / "empty.toml"),), after=("baseline:missing",))
+    broken = Unit("baseline:missing", "baseline", config, (str(tmp_path / "missing.toml"),))
+    also_broken = Unit("baseline:empty", "baseline", config, (str(tmp_path / "empty.toml"),),
+                       after=("baseline:missing",))
     (tmp_path / "empty.toml").write_text("")
     lines: list[str] = []
     progress = Progress(quiet=True)
     progress.event = lambda kind, message, **data: lines.append(message)  # type: ignore[method-assign]
-    failed = compute_ahead(config, [broken, also_broken], tmp_path / "store", 2, progress)
+    with open_executor("local", 2) as executor:
+        failed = compute_ahead([broken, also_broken], tmp_path / "store", executor, progress)
     assert failed == ["baseline:missing", "baseline:empty"]
     assert any("baseline:missing failed in a worker" in m for m in lines)
 

@@ -1,4 +1,4 @@
-"""A run's work units computed ahead of its sequential pass, in worker processes, into the store.
+"""A run's work units computed ahead of its sequential pass, by an executor's workers, into the store.
 
 Why: one training process keeps two cores busy only while it trains. Converting (the
 TFLite converter, tf2onnx), evaluating the files in LiteRT, verifying them and tracing
@@ -16,6 +16,10 @@ then finds each unit finished and assembles the run exactly as it would without 
 A unit that fails in a worker is named here and left to the sequential pass, which
 computes it again and reports its error where it always does.
 
+The workers are an executor's (``executors``): a local process pool, or Ray tasks across a
+cluster. Each unit carries the configuration it is computed for, so the units of several
+configurations (the folds and seeds of a sweep, their names prefixed) are scheduled together.
+
 Host timing never runs in a worker: it needs the cores to itself and belongs to the
 assess stage, which starts after every worker has stopped.
 """
@@ -23,16 +27,14 @@ assess stage, which starts after every worker has stopped.
 from __future__ import annotations
 
 import json
-import multiprocessing
-import os
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Future, wait
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
+from .executors import worker_count  # noqa: F401  (where callers have always found it)
 from .progress import Progress
 from .runconfig import RunConfig
 from .workunits import (
@@ -45,6 +47,9 @@ from .workunits import (
     stored_reference,
     stored_variant,
 )
+
+if TYPE_CHECKING:
+    from .executors import UnitExecutor
 
 UnitKind = Literal["reference", "recipe", "controls", "baseline"]
 REFERENCE = "reference"
@@ -61,40 +66,37 @@ class Unit:
 
     name: str
     kind: UnitKind
+    config: RunConfig              # the run configuration it is computed for
     paths: tuple[str, ...] = ()    # the recipe / baseline file(s) it computes
     after: tuple[str, ...] = ()    # the units it builds on
     cost: float = 1.0              # rough, in reference epochs: for ordering only
 
 
-def worker_count(requested: int | None = None, cpus: int | None = None) -> int:
-    """Worker processes for a run: one per core unless asked for fewer (1 = no workers)."""
-    cpus = cpus or os.cpu_count() or 1
-    return max(1, min(cpus, requested if requested is not None else cpus))
-
-
-def plan(config: RunConfig, recipes: list[Path], baselines: list[Path]) -> list[Unit]:
-    """The units of a run and what each builds on."""
+def plan(config: RunConfig, recipes: list[Path], baselines: list[Path], prefix: str = "") -> list[Unit]:
+    """The units of a run and what each builds on; ``prefix`` starts every name (e.g. "fold1-seed0/"),
+    so that the units of several configurations can be scheduled together."""
     from .baseline import load_baseline
     from .compress.recipe import load_recipe
 
     scale = config.compress.epochs_scale
     loaded = {p: load_recipe(p) for p in recipes}
     chains = {p: _checkpointed_chain(r) for p, r in loaded.items()}
-    units = [Unit(REFERENCE, "reference", cost=float(config.train.epochs))]
+    reference = f"{prefix}{REFERENCE}"
+    units = [Unit(reference, "reference", config, cost=float(config.train.epochs))]
     producers = _producers(chains)
     for p, recipe in loaded.items():
         providers = [q for q in producers if q != p and chains[p][: len(chains[q])] == chains[q]]
         skipped = max((len(chains[q]) for q in providers), default=0)
         epochs = sum(s.finetune.scaled_epochs(scale) for s in recipe.steps[skipped:] if hasattr(s, "finetune"))
-        units.append(Unit(f"recipe:{p.stem}", "recipe", (str(p),),
-                          (REFERENCE, *(f"recipe:{q.stem}" for q in providers)), EXPORT_COST + epochs))
+        units.append(Unit(f"{prefix}recipe:{p.stem}", "recipe", config, (str(p),),
+                          (reference, *(f"{prefix}recipe:{q.stem}" for q in providers)), EXPORT_COST + epochs))
     budgets = control_budgets(recipes, config)
     if any(b.epochs for b in budgets):
-        units.append(Unit("controls", "controls", tuple(map(str, recipes)), (REFERENCE,),
+        units.append(Unit(f"{prefix}controls", "controls", config, tuple(map(str, recipes)), (reference,),
                           max(b.epochs for b in budgets) + EXPORT_COST * len({b for b in budgets if b.epochs})))
     for p in baselines:
         _, train_cfg = baseline_training(load_baseline(p), config)
-        units.append(Unit(f"baseline:{p.stem}", "baseline", (str(p),),
+        units.append(Unit(f"{prefix}baseline:{p.stem}", "baseline", config, (str(p),),
                           cost=BASELINE_EPOCH_COST * train_cfg.epochs + 2 * EXPORT_COST))
     return units
 
@@ -128,67 +130,53 @@ def priorities(units: list[Unit]) -> dict[str, float]:
     return {u.name: u.cost + sum(v.cost for v in units if u.name in v.after) for u in units}
 
 
-def compute_ahead(config: RunConfig, units: list[Unit], store: Path, workers: int, progress: Progress) -> list[str]:
-    """Compute ``units`` on ``workers`` processes into ``store``; the names of the units that failed."""
-    from .tf_env import verbose
-
+def compute_ahead(units: list[Unit], store: Path, executor: UnitExecutor, progress: Progress) -> list[str]:
+    """Compute ``units`` on ``executor`` into ``store``, ``executor.slots`` at a time; the names of those
+    that failed."""
     prio = priorities(units)
     waiting = {u.name: u for u in units}
     finished: set[str] = set()
     failed: list[str] = []
     running: dict[Future, Unit] = {}
-    threads = max(1, (os.cpu_count() or 1) // workers)
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_start_worker, initargs=(threads, verbose()))
-    try:
-        with progress.steps(len(units), "work units", kind="unit") as report:
-            while waiting or running:
-                ready = sorted((u for u in waiting.values() if set(u.after) <= finished), key=lambda u: -prio[u.name])
-                for u in ready[: workers - len(running)]:
-                    del waiting[u.name]
-                    running[pool.submit(_run_unit, config, u, str(store))] = u
-                done, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in done:
-                    u = running.pop(future)
-                    finished.add(u.name)
-                    try:
-                        wall, cpu, error = future.result()
-                    except BrokenProcessPool as e:  # a worker died (killed, out of memory): stop here
-                        progress.info(f"a worker process stopped ({e}); the rest is computed in this process")
-                        return [*failed, u.name, *(v.name for v in running.values()), *waiting]
-                    if error:
-                        failed.append(u.name)
-                        report(f"{u.name} failed in a worker ({error}); computed again below", unit=u.name)
-                    else:
-                        report(f"{u.name} done in {wall:.0f} s ({cpu:.0f} CPU s)", unit=u.name,
-                               seconds=round(wall, 1), cpu_seconds=round(cpu, 1))
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    with progress.steps(len(units), "work units", kind="unit") as report:
+        while waiting or running:
+            ready = sorted((u for u in waiting.values() if set(u.after) <= finished), key=lambda u: -prio[u.name])
+            for u in ready[: executor.slots - len(running)]:
+                del waiting[u.name]
+                running[executor.submit(_run_unit, u, str(store))] = u
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                u = running.pop(future)
+                finished.add(u.name)
+                try:
+                    wall, cpu, error = future.result()
+                except BrokenExecutor as e:  # the pool lost a worker (killed, out of memory): stop here
+                    progress.info(f"a worker process stopped ({e}); the rest is computed in this process")
+                    return [*failed, u.name, *(v.name for v in running.values()), *waiting]
+                except Exception as e:  # noqa: BLE001  (e.g. Ray gave up retrying a dead worker)
+                    wall, cpu, error = 0.0, 0.0, f"{type(e).__name__}: {e}"
+                if error:
+                    failed.append(u.name)
+                    report(f"{u.name} failed in a worker ({error}); computed again below", unit=u.name)
+                else:
+                    report(f"{u.name} done in {wall:.0f} s ({cpu:.0f} CPU s)", unit=u.name,
+                           seconds=round(wall, 1), cpu_seconds=round(cpu, 1))
     return failed
 
 
-def _start_worker(threads: int, verbose_flag: bool) -> None:
-    """One TensorFlow thread pool of ``threads`` per worker, set before TensorFlow runs anything."""
-    os.environ["TF_NUM_INTRAOP_THREADS"] = str(threads)
-    os.environ["OMP_NUM_THREADS"] = str(threads)
-    from .tf_env import set_verbose, tf
-
-    set_verbose(verbose_flag)
-    tf().config.threading.set_intra_op_parallelism_threads(threads)
-
-
-def _run_unit(config: RunConfig, unit: Unit, store: str) -> tuple[float, float, str | None]:
+def _run_unit(unit: Unit, store: str) -> tuple[float, float, str | None]:
     """A worker's job: one unit into the store; (wall s, CPU s, error or None). Never raises."""
     t0, cpu0 = time.perf_counter(), time.process_time()
     try:
-        _compute(config, unit, Path(store), Progress(quiet=True))
+        _compute(unit, Path(store), Progress(quiet=True))
         error = None
     except Exception as e:  # noqa: BLE001  (the sequential pass computes the unit again and reports it)
         error = f"{type(e).__name__}: {e}"
     return time.perf_counter() - t0, time.process_time() - cpu0, error
 
 
-def _compute(config: RunConfig, unit: Unit, store: Path, progress: Progress) -> None:
+def _compute(unit: Unit, store: Path, progress: Progress) -> None:
+    config = unit.config
     if unit.kind == "baseline":
         from .baseline import load_baseline
 

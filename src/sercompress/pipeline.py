@@ -107,11 +107,13 @@ def _compute_ahead(config: RunConfig, recipes: list[Path], baselines: list[Path]
     """With more than one worker, every work unit is computed into the store first (``parallel``)."""
     if workers < 2:
         return
+    from .executors import open_executor
     from .parallel import compute_ahead, plan
 
     units = plan(config, recipes, baselines)
-    with progress.stage("work units", f"{len(units)} units on {workers} worker processes"):
-        compute_ahead(config, units, store, workers, progress)
+    with progress.stage("work units", f"{len(units)} units on {workers} worker processes"), \
+            open_executor("local", workers) as executor:
+        compute_ahead(units, store, executor, progress)
 
 
 def _claim_directory(out: Path, config: RunConfig) -> None:
