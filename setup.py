@@ -30,10 +30,10 @@ class BuildPyWithShippedData(build_py):
             return
         target = Path(self.build_lib) / PACKAGED
         shutil.rmtree(target, ignore_errors=True)  # a file removed from the tree must not linger in build/
-        for folder in FOLDERS:
-            for src in sorted((ROOT / folder).iterdir()):
+        for folder in FOLDERS:  # sub-folders too (compress/search/: recipes outside the default run)
+            for src in sorted((ROOT / folder).rglob("*")):
                 if src.is_file() and src.suffix in SUFFIXES:
-                    dst = target / folder / src.name
+                    dst = target / src.relative_to(ROOT)
                     self.mkpath(str(dst.parent))
                     self.copy_file(str(src), str(dst))
 

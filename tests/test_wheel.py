@@ -97,9 +97,9 @@ def _tiny_tflite(path: Path) -> None:
 def test_wheel_installs_and_runs_outside_the_checkout(tmp_path):
     wheel = _build(tmp_path)
     names = zipfile.ZipFile(wheel).namelist()
-    for folder in FOLDERS:   # every shipped TOML file is in the wheel
-        for f in (ROOT / folder).glob("*.toml"):
-            assert f"sercompress/{PACKAGED}/{folder}/{f.name}" in names, f
+    for folder in FOLDERS:   # every shipped TOML file is in the wheel, sub-folders' too
+        for f in (ROOT / folder).rglob("*.toml"):
+            assert f"sercompress/{PACKAGED}/{f.relative_to(ROOT).as_posix()}" in names, f
     venv = _venv(tmp_path, str(wheel))
     outside = tmp_path / "elsewhere"
     outside.mkdir()
