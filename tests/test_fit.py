@@ -71,7 +71,8 @@ def test_everything_fits_with_margins():
     assert "estimated" in ram.reason
     assert (latency.value, latency.limit, latency.margin) == (40.0, 100.0, 60.0)
     assert flash.unit == "bytes" and latency.unit == "ms"
-    assert "model file 60.0 KiB + runtime 20.0 KiB" in flash.reason and "left" in flash.reason
+    assert "flatbuffer as stored (TFLite Micro) 60.0 KiB + runtime 20.0 KiB" in flash.reason
+    assert "left" in flash.reason
     assert r.to_dict()["checks"][0]["name"] == "flash"
     assert DeviceFit.model_validate_json(r.model_dump_json()) == r  # the record round-trips
     assert isinstance(flash.value, int)  # bytes stay integers
@@ -95,11 +96,10 @@ def test_exactly_at_the_limit_fits():
     assert r.fits and r.check("flash").margin == 0 and r.check("latency").margin == 0
 
 
-def test_latency_override_and_onnx_uses_constant_data():
+def test_latency_override_and_onnx_counts_the_file():
     r = Budget.from_hardware(hw(), latency_ms=30.0).is_satisfied_by(static(fmt="onnx"), lat(40.0))
     assert not r.check("latency").ok and r.check("latency").limit == 30.0
-    assert r.check("flash").value == 55 * KIB + 20 * KIB
-    assert "constant data" in r.check("flash").reason
+    assert r.check("flash").value == 60 * KIB + 20 * KIB  # the file as stored, not only its constants
 
 
 def test_unsupported_latency_and_dtype_fail_with_the_reason():

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Literal
 
 from . import __version__
-from .fit import Budget, DeviceFit
+from .fit import Budget, DeviceFit, Resource, flash_used
 from .profile import measured_arena, profile_artifact
 from .profile.hardware import HardwareProfile
 from .profile.host import measure
@@ -26,7 +26,7 @@ from .profile.types import HostLatency, LatencyEstimate, StaticProfile
 from .records import Record, read_cached, write_record
 from .storage import content_hash, sha256_file
 
-ASSESSMENT_SCHEMA_VERSION = 4
+ASSESSMENT_SCHEMA_VERSION = 5  # 5: DeviceAssessment.model_flash
 
 
 class DeviceAssessment(Record):
@@ -35,6 +35,9 @@ class DeviceAssessment(Record):
     hardware: str
     latency: LatencyEstimate
     fit: DeviceFit
+    #: the flash the model itself takes there, runtime excluded, and what that is (what the
+    #: runtime stores: :func:`sercompress.fit.flash_used`); None in summaries written before it
+    model_flash: Resource | None = None
 
     # The figures of this artifact on this device, as the report shows them: the checks'.
     @property
@@ -93,7 +96,7 @@ class DeviceAssessment(Record):
 class ArtifactAssessment(Record):
     """Everything the report needs about one file, as measured on it."""
 
-    schema_version: Literal[4] = ASSESSMENT_SCHEMA_VERSION
+    schema_version: Literal[5] = ASSESSMENT_SCHEMA_VERSION
     path: str
     sha256: str
     static: StaticProfile                       # with TFLite Micro's arena when it was run
@@ -113,7 +116,8 @@ def assess_on_device(static: StaticProfile, hw: HardwareProfile, *,
     static = with_device_ground_truth(static, hw, cache_dir=str(cache_dir) if cache_dir else None)
     latency = estimate(static, hw, measure=measure_fn)
     fit = Budget.from_hardware(hw, latency_budget_ms).is_satisfied_by(static, latency)
-    return DeviceAssessment(hardware=hw.name, latency=latency, fit=fit)
+    return DeviceAssessment(hardware=hw.name, latency=latency, fit=fit,
+                            model_flash=flash_used(static, hw))
 
 
 def assess_artifact(path: str | Path, hardware: Sequence[HardwareProfile], *,

@@ -11,9 +11,7 @@ report can say *why* a variant does not fit, not just that it does not.
 Which figures are used -- chosen here and nowhere else (``check``, ``profile --hw``,
 the run and the report all go through :func:`ram_used` / :func:`flash_used`):
 
-* flash = the model file (a .tflite flatbuffer is stored in flash as is, so
-  its whole size counts; for other formats the constant data) + the runtime's
-  declared flash; for Vela devices, Vela's own flash figure when available.
+* flash = what the device's runtime stores (:func:`flash_used`) + the runtime's declared flash.
 * RAM = what the device's runtime allocates: Vela's SRAM for Vela devices; on a
   TFLite Micro device the TFLM arena actually allocated when it was measured
   (``static.tflm``), else the estimated whole arena (plan + persistent tail,
@@ -100,7 +98,7 @@ class Resource(Record):
     """Bytes a model takes of one kind of memory on a device, and which figure that is."""
 
     bytes: int
-    source: str   # "Vela SRAM" | "TFLM arena (measured by TFLite Micro)" | "TFLM arena (estimated ...)" | "Vela flash" | ...
+    source: str   # "Vela SRAM" | "TFLM arena (measured by TFLite Micro)" | FLASH_STORED[runtime] | ...
 
 
 def ram_used(static: StaticProfile, hw: HardwareProfile | None,
@@ -177,18 +175,23 @@ def _tflm_arena(static: StaticProfile) -> Resource:
 TFLM_DISAGREEMENT = 100
 
 
-def flash_used(static: StaticProfile, hw: HardwareProfile | None) -> Resource:
-    """The flash ``static`` takes on ``hw`` (``None``: no device), runtime excluded.
+#: What each runtime keeps in flash: how checks and the report name the flash figure.
+FLASH_STORED = {"tflm": "flatbuffer as stored (TFLite Micro)", "vela": "Vela-optimised model (Ethos-U)",
+                "litert": "file as stored (LiteRT)", "onnxruntime": "file as stored (ONNX Runtime)"}
 
-    Vela's flash on a Vela device it was compiled for; else the whole .tflite file
-    (a flatbuffer is stored in flash as is), or the constant data of another format.
-    """
-    vela = vela_for(static, hw) if hw is not None else None
-    if vela is not None:
-        return Resource(bytes=vela.flash_bytes, source="Vela flash")
-    if static.format == "tflite":
-        return Resource(bytes=static.file_bytes, source="model file")
-    return Resource(bytes=static.constant_bytes, source="constant data")
+
+def flash_used(static: StaticProfile, hw: HardwareProfile | None) -> Resource:
+    """The flash ``static`` takes on ``hw`` (``None``: no device), runtime excluded: what the
+    runtime stores, never a gzip size. TFLite Micro and LiteRT keep the flatbuffer as is
+    (pruning's zeros and clustering's shared values cost as much as any weight); Ethos-U the
+    .tflite Vela optimised, whose weight encoder does shrink them (else Vela's flash figure).
+    ONNX: the file, or its constants when larger (external data)."""
+    if (vela := vela_for(static, hw) if hw is not None else None) is not None:
+        return Resource(bytes=vela.optimised_bytes or vela.flash_bytes, source=FLASH_STORED["vela"])
+    stored = static.file_bytes if static.format == "tflite" else max(static.file_bytes, static.constant_bytes)
+    source = ("file as stored" if hw is None else "file as stored (not compiled by Vela)"
+              if hw.runtime == "vela" else FLASH_STORED[hw.runtime])
+    return Resource(bytes=stored, source=source)
 
 
 @dataclass(frozen=True)

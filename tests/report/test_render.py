@@ -80,7 +80,7 @@ def test_selection_follows_the_numbers():
 def test_conclusion_is_computed():
     text = conclusion_text(make_summary())
     # 1.7 MB / 250 kB = 6.8x; 12 MB / 250 kB = 48.0x
-    assert "`prune50_int8`" in text and "6.8x smaller than float32" in text
+    assert "`prune50_int8`" in text and "6.8x smaller than float32 gzipped" in text
     assert "48.0x smaller than the largest baseline `vgg_cnn`" in text
     assert "It fits `tiny_mcu`, which float32 does not." in text
 

@@ -75,7 +75,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"fits": all(r.fits for r in results), "passed": passed,
                     "results": [r.to_dict() for r in results],
-                    "latency": [d.latency.without_layers().to_dict() for d in devices]})
+                    "latency": [d.latency.without_layers().to_dict() for d in devices],
+                    "model_flash": [d.model_flash.model_dump(mode="json") for d in devices]})
     else:
         for d, hw in pairs:
             _print(d, hw.sources.get("active_power_mw"))

@@ -145,7 +145,8 @@ def _print_totals(p: Any) -> None:
             ("Vela", f"{v.accelerator} {v.system_config}/{v.memory_mode}: "
                      f"{v.inference_ms:.3f} ms ({v.cycles:,} cycles at {v.clock_hz / 1e6:g} MHz)"),
             ("Vela memory", f"SRAM {v.sram_bytes:,} B, flash {v.flash_bytes:,} B, "
-                            f"DRAM {v.dram_bytes:,} B, MACs {v.macs:,}"),
+                            f"DRAM {v.dram_bytes:,} B, MACs {v.macs:,}; optimised model "
+                            f"{v.optimised_bytes:,} B"),
             ("Vela CPU ops", f"{v.cpu_op_count} of {v.cpu_op_count + v.npu_op_count}: {fallback}"),
         ]
     print()

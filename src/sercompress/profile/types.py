@@ -59,6 +59,9 @@ class VelaResult(Record):
     npu_op_count: int
     cpu_fallback_ops: tuple[str, ...]  # "OP_TYPE 'output tensor'" of ops left to the CPU
     dram_bytes: int = 0            # off-chip DRAM (weights live there in Dedicated_Sram mode)
+    #: size of the optimised .tflite Vela writes (command stream, encoded weights, CPU ops): the
+    #: file the device stores; 0 in records written before it was kept
+    optimised_bytes: int = 0
 
 
 class StaticProfile(Record):

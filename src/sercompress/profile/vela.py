@@ -35,7 +35,7 @@ DEFAULT_SYSTEM_CONFIG = "Ethos_U55_High_End_Embedded"
 DEFAULT_MEMORY_MODE = "Shared_Sram"
 DEFAULT_CONFIG = "Arm/vela.ini"
 #: Bump when parsing changes so stale cache entries are not reused.
-CACHE_VERSION = 3
+CACHE_VERSION = 4
 TIMEOUT_S = 600
 
 _WARNING = re.compile(r"^Warning \(supported operators\) operator: (\w+), ofm: '(.*)'")
@@ -54,7 +54,7 @@ def vela_executable() -> str:
     return found
 
 
-def compile(path: str | Path, accelerator: str = DEFAULT_ACCELERATOR,  # noqa: A001 - Vela's verb
+def compile(path: str | Path, accelerator: str = DEFAULT_ACCELERATOR,
             system_config: str = DEFAULT_SYSTEM_CONFIG, memory_mode: str = DEFAULT_MEMORY_MODE,
             config: str = DEFAULT_CONFIG, cache_dir: str | Path | None = None) -> VelaResult:
     """Compile ``path`` with Vela and return its summary (cached by content and options)."""
@@ -101,10 +101,15 @@ def _run(path: Path, accelerator: str, system_config: str, memory_mode: str, con
             raise ProfileError(f"vela failed (exit {proc.returncode}): {tail[0]}", path=path)
         with open(summaries[0], newline="") as f:
             row = next(csv.DictReader(f))
-    return _result(row, proc.stdout + "\n" + proc.stderr, accelerator, memory_mode)
+        optimised = Path(tmp) / "out" / "network_vela.tflite"
+        if not optimised.is_file():
+            raise ProfileError("vela wrote no optimised model (network_vela.tflite)", path=path)
+        optimised_bytes = optimised.stat().st_size
+    return _result(row, proc.stdout + "\n" + proc.stderr, accelerator, memory_mode, optimised_bytes)
 
 
-def _result(row: dict[str, str], log: str, accelerator: str, memory_mode: str) -> VelaResult:
+def _result(row: dict[str, str], log: str, accelerator: str, memory_mode: str,
+            optimised_bytes: int) -> VelaResult:
     counts = {"CPU": 0, "NPU": 0}
     fallbacks: list[str] = []
     for line in log.splitlines():
@@ -131,4 +136,5 @@ def _result(row: dict[str, str], log: str, accelerator: str, memory_mode: str) -
         npu_op_count=counts["NPU"],
         cpu_fallback_ops=tuple(fallbacks),
         dram_bytes=round(float(row.get("dram_memory_used") or 0.0) * kib),
+        optimised_bytes=optimised_bytes,
     )

@@ -12,7 +12,7 @@ training of an under-converged reference is not reported as a gain of compressio
 
 from __future__ import annotations
 
-from . import uncertainty
+from . import device_flash, uncertainty
 from .select import (
     UA_KEEP_POINTS,
     best_on_smallest_device,
@@ -43,6 +43,7 @@ def conclusion_sentences(summary: Summary, points: float = UA_KEEP_POINTS) -> li
                        "same-budget control (float32 without one) while fitting any hardware profile.")
         else:
             out.append(_pick_sentence(summary, pick.name, points))
+            out.append(_flash_sentence(summary, pick))
     best = best_on_smallest_device(summary)
     if best is not None:
         v, prof = best
@@ -71,7 +72,7 @@ def _pick_sentence(summary: Summary, name: str, points: float) -> str:
     s = (f"The smallest variant that keeps UA within {points:g} point{'' if points == 1 else 's'} of "
          f"{'its same-budget control' if base is not ref else 'float32'}{where} is "
          f"`{v.name}`: UA {pct_ci(v)} % ({_delta(base, v)}{against}), "
-         f"{kib(v.sizes.gzip_bytes)} gzipped, {ratio:.1f}x smaller than float32")
+         f"{kib(v.sizes.gzip_bytes)} gzipped, {ratio:.1f}x smaller than float32 gzipped")
     base = largest_baseline(summary)
     if base is not None:
         s += (f" and {base.sizes.gzip_bytes / max(v.sizes.gzip_bytes, 1):.1f}x smaller than the largest "
@@ -83,6 +84,22 @@ def _pick_sentence(summary: Summary, name: str, points: float) -> str:
     elif v.fits:
         s += " It fits no device that float32 does not already fit."
     return s
+
+
+def _flash_sentence(summary: Summary, v: VariantEntry) -> str:
+    """The flash ``v`` takes on each device that runs it: no device stores the gzip size."""
+    groups: dict[tuple[int, str], list[str]] = {}
+    for f in v.fits:
+        if f.model_flash is not None and device_flash.runs_on(v, f.hardware):
+            groups.setdefault((f.model_flash.bytes, f.model_flash.source), []).append(f.hardware)
+    refs = [r for r in (summary.reference(), device_flash.int8_reference(summary)) if r is not None and r is not v]
+    parts = []
+    for (size, what), names in groups.items():
+        ratios = [f"; ×{r:.2f} of `{ref.name}`" for ref in refs
+                  if (r := device_flash.flash_ratio(v, ref, names[0])) is not None]
+        parts.append(f"{kib(size)} on {', '.join(names)} ({what}{''.join(ratios)})")
+    return (f"No device stores `{v.name}` gzipped; the flash it takes is {_join_plain(parts)}."
+            if parts else "")
 
 
 def _delta(ref: VariantEntry, v: VariantEntry) -> str:

@@ -18,6 +18,7 @@ from .tables import (
     PUBLISHED_CAVEAT,
     budgets_grid,
     fit_grid,
+    flash_section,
     intro_line,
     published_grid,
     timings_grid,
@@ -99,6 +100,7 @@ def render_html(summary: Summary, conclusion: str) -> str:
         missing = unfit_profiles(summary)
         if missing:
             s.append(f"<p><strong>No variant fits {html.escape(', '.join(missing))}.</strong></p>")
+        s += _flash_section(summary)
     focus = focus_variants(summary)
     names = " and ".join(v.name for v in focus) or "no variant"
     s += [f"<h2>Per-layer MACs and RAM ({html.escape(names)})</h2>",
@@ -117,6 +119,13 @@ def render_html(summary: Summary, conclusion: str) -> str:
         s += ["<h2>Timings</h2>", html_table(*timings_grid(summary))]
     s += [_run_details(summary), "</body></html>"]
     return "\n".join(s) + "\n"
+
+
+def _flash_section(summary: Summary) -> list[str]:
+    """What each device stores per variant, so a gzip ratio is not read as flash saved."""
+    note, flash = flash_section(summary)
+    return ["<h2>Flash each device needs</h2>", f'<p class="note">{html.escape(note)}</p>',
+            *([html_table(*flash)] if flash else [])]
 
 
 def _latency_section(summary: Summary) -> list[str]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..assess import DeviceAssessment
 from ..fit import energy_figure
-from . import uncertainty
+from . import device_flash, uncertainty
 from .select import unfit_profiles
 from .summary import Summary, VariantEntry
 
@@ -27,7 +27,7 @@ CSV_COLUMNS: tuple[str, ...] = (
     "sparsity", "max_unique_values",
     "profile", "fits", "flash_bytes", "ram_bytes", "latency_ms", "latency_source",
     "latency_low_ms", "latency_high_ms", "verdict", "energy_mj", "reasons",
-    "windows_per_clip", "utterance_latency_ms",
+    "windows_per_clip", "utterance_latency_ms", *device_flash.CSV_COLUMNS,
 )
 
 
@@ -73,6 +73,7 @@ def variant_rows(summary: Summary) -> list[dict[str, Any]]:
                 # a streamed variant's latency_ms is per window; one utterance is windows_per_clip runs
                 "windows_per_clip": v.windows_per_clip,
                 "utterance_latency_ms": v.utterance_latency_ms(f.hardware) if f else None,
+                **device_flash.csv_columns(summary, v, f.hardware if f else None),
             })
             rows.append(row)
     return rows
@@ -221,6 +222,49 @@ def fit_grid(summary: Summary) -> Grid:
     return ["variant", *names], [[v.name, *(fit_cell(v, p) for p in names)] for v in summary.variants]
 
 
+def flash_grid(summary: Summary) -> Grid:
+    """Flash per variant and device (ratios to float32 and int8 there) next to the gzip size.
+
+    Devices whose column is the same for every variant (TFLite Micro boards, say) share one,
+    named together with what their runtime stores."""
+    f32, i8 = summary.reference(), device_flash.int8_reference(summary)
+    refs = f"× {f32.name if f32 else 'float32'}, × {i8.name if i8 else device_flash.INT8_RECIPE}"
+    columns: dict[tuple[str, ...], list[str]] = {}
+    for p in summary.profiles:
+        cells = tuple(_flash_cell(v, p.name, f32, i8) for v in summary.variants)
+        columns.setdefault((device_flash.label(summary, p.name), *cells), []).append(p.name)
+    header = ["variant", "form", f"gzip ({refs})",
+              *(f"{', '.join(names)}: {key[0]} ({refs})" for key, names in columns.items())]
+    rows = [[v.name, f"{v.artifact.format} {v.artifact.dtype}", _gzip_cell(v, f32, i8),
+             *(key[1 + i] for key in columns)] for i, v in enumerate(summary.variants)]
+    return header, rows
+
+
+def _gzip_cell(v: VariantEntry, f32: VariantEntry | None, i8: VariantEntry | None) -> str:
+    ratios = (_times(device_flash.gzip_ratio(v, ref)) for ref in (f32, i8))
+    return f"{kib(v.sizes.gzip_bytes)} ({', '.join(ratios)})"
+
+
+def flash_section(summary: Summary) -> tuple[str, Grid | None]:
+    """The note and the flash table; no table (the note says why) for a summary without the figures."""
+    if not device_flash.recorded(summary):
+        return device_flash.NOT_RECORDED, None
+    return device_flash.NOTE, flash_grid(summary)
+
+
+def _flash_cell(v: VariantEntry, profile: str, f32: VariantEntry | None, i8: VariantEntry | None) -> str:
+    """``480.5 KiB (×0.27, ×1.00)``: the flash there, then its ratio to float32 and to int8 there."""
+    used = device_flash.device_flash(v, profile)
+    if used is None or not device_flash.runs_on(v, profile):
+        return "n/a" if used is None else "does not run"
+    return (f"{kib(used.bytes)} ({_times(device_flash.flash_ratio(v, f32, profile))}, "
+            f"{_times(device_flash.flash_ratio(v, i8, profile))})")
+
+
+def _times(r: float | None) -> str:
+    return "–" if r is None else f"×{r:.2f}"
+
+
 def budgets_grid(summary: Summary) -> Grid:
     return (["profile", "flash", "RAM", "latency budget ms"],
             [[p.name, kib(p.flash_bytes), kib(p.ram_bytes), ms(p.latency_ms)] for p in summary.profiles])
@@ -258,6 +302,8 @@ def summary_markdown(summary: Summary, conclusion: str) -> str:
         missing = unfit_profiles(summary)
         if missing:
             parts += [f"No variant fits: {', '.join(missing)}.", ""]
+        note, flash = flash_section(summary)
+        parts += ["## Flash each device needs", "", note, ""] + ([md_table(*flash), ""] if flash else [])
         parts += ["## Hardware budgets", "", md_table(*budgets_grid(summary)), ""]
     pub = published_grid(summary)
     if pub:
