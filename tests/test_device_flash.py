@@ -195,7 +195,8 @@ def dense_and_sparse(tmp_path_factory):
 
 
 @pytest.mark.slow
-def test_sparsity_buys_flash_only_where_vela_encodes_it(dense_and_sparse, tmp_path):
+def test_sparsity_buys_flash_only_where_vela_encodes_it(dense_and_sparse, tmp_path, capsys):
+    from sercompress.cli import main
     from sercompress.profile import profile_artifact
     from sercompress.profile.hardware import get_hw_profile
 
@@ -211,3 +212,10 @@ def test_sparsity_buys_flash_only_where_vela_encodes_it(dense_and_sparse, tmp_pa
     d, s = flash["ethos-u55-128"]                               # Vela's encoder does
     assert d.source == s.source == FLASH_STORED["vela"]
     assert s.bytes < 0.8 * d.bytes, (d.bytes, s.bytes)
+    # `check` applies the same rule: its flash check and its JSON name the same bytes
+    assert main(["check", str(dense_and_sparse[1]), "--hw", "ethos-u55-128", "--json",
+                 "--cache-dir", str(tmp_path)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    flash_check = next(c for c in out["results"][0]["checks"] if c["name"] == "flash")
+    assert out["model_flash"] == [s.model_dump(mode="json")]
+    assert flash_check["value"] == s.bytes + get_hw_profile("ethos-u55-128").runtime_flash_bytes

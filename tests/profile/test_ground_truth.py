@@ -47,6 +47,8 @@ def test_vela_result_is_complete_and_all_on_the_npu(vela_result):
     # activations must be in SRAM; the weights (~450 KiB) in flash
     assert vela_result.sram_bytes > 3 * 58_880
     assert 400_000 < vela_result.flash_bytes < 600_000
+    # the optimised .tflite the device stores holds that flash, plus the flatbuffer around it
+    assert vela_result.flash_bytes < vela_result.optimised_bytes < 1.1 * vela_result.flash_bytes
 
 
 def test_vela_results_are_cached_by_content(light_sernet_int8, tmp_path, monkeypatch):

@@ -36,7 +36,7 @@ def int8_reference(summary: Summary) -> VariantEntry | None:
                  and v.artifact.dtype == "int8"), None)
 
 
-def device_flash(v: VariantEntry, profile: str) -> Resource | None:
+def flash_on(v: VariantEntry, profile: str) -> Resource | None:
     """``v``'s flash on ``profile`` as its assessment recorded it (None: not recorded)."""
     f = v.fit_on(profile)
     return f.model_flash if f is not None else None
@@ -52,7 +52,7 @@ def flash_ratio(v: VariantEntry, ref: VariantEntry | None, profile: str) -> floa
     """Flash of ``v`` over flash of ``ref`` on one device; None unless both run there."""
     if ref is None or not (runs_on(v, profile) and runs_on(ref, profile)):
         return None
-    mine, theirs = device_flash(v, profile), device_flash(ref, profile)
+    mine, theirs = flash_on(v, profile), flash_on(ref, profile)
     return None if mine is None or theirs is None or not theirs.bytes else mine.bytes / theirs.bytes
 
 
@@ -67,7 +67,7 @@ def recorded(summary: Summary) -> bool:
 def label(summary: Summary, profile: str) -> str:
     """What counts as flash on ``profile``: its most frequent label among variants that run there."""
     labels = [u.source for v in summary.variants if runs_on(v, profile)
-              and (u := device_flash(v, profile)) is not None]
+              and (u := flash_on(v, profile)) is not None]
     return max(sorted(set(labels)), key=labels.count) if labels else "not recorded"
 
 
@@ -78,7 +78,7 @@ CSV_COLUMNS = ("device_flash_bytes", "device_flash_what", "device_flash_vs_float
 
 def csv_columns(summary: Summary, v: VariantEntry, profile: str | None) -> dict[str, object]:
     f32, i8 = summary.reference(), int8_reference(summary)
-    used = device_flash(v, profile) if profile else None
+    used = flash_on(v, profile) if profile else None
     return dict(zip(CSV_COLUMNS, (
         used.bytes if used else None, used.source if used else "",
         *(_round(flash_ratio(v, ref, profile)) if profile else None for ref in (f32, i8)),

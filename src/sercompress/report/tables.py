@@ -254,7 +254,7 @@ def flash_section(summary: Summary) -> tuple[str, Grid | None]:
 
 def _flash_cell(v: VariantEntry, profile: str, f32: VariantEntry | None, i8: VariantEntry | None) -> str:
     """``480.5 KiB (×0.27, ×1.00)``: the flash there, then its ratio to float32 and to int8 there."""
-    used = device_flash.device_flash(v, profile)
+    used = device_flash.flash_on(v, profile)
     if used is None or not device_flash.runs_on(v, profile):
         return "n/a" if used is None else "does not run"
     return (f"{kib(used.bytes)} ({_times(device_flash.flash_ratio(v, f32, profile))}, "
