@@ -7,7 +7,7 @@ Public API::
                progress=None) -> VariantResult
     load_variant(directory) -> VariantResult
 
-Techniques (``prune``, ``cluster``, ``qat``, ``ptq``) each live in their own
+Techniques (``prune``, ``cluster``, ``qat``, ``ptq``, ``prune_channels``) each live in their own
 module with an apply / strip pair and are registered by step config type in
 :mod:`.registry`. Importing this package does not import TensorFlow.
 """
@@ -15,6 +15,7 @@ module with an apply / strip pair and are registered by step config type in
 from __future__ import annotations
 
 from .recipe import (
+                     ChannelPruneStep,
                      ClusterStep,
                      Finetune,
                      PruneStep,
@@ -29,6 +30,6 @@ from .runner import run_recipe
 from .variant import VariantResult, load_variant
 
 __all__ = [
-    "ClusterStep", "Finetune", "PruneStep", "PtqStep", "QatStep", "Recipe", "VariantResult",
+    "ChannelPruneStep", "ClusterStep", "Finetune", "PruneStep", "PtqStep", "QatStep", "Recipe", "VariantResult",
     "load_recipe", "load_variant", "resolve_recipe", "run_recipe", "shipped_recipes",
 ]

@@ -2,7 +2,7 @@
 
 A recipe file (``compress/*.toml``) is parsed by :mod:`sercompress.tomlconfig`
 into a frozen, versioned :class:`Recipe`. Each step is a typed config selected
-by its ``type`` key (``prune``, ``cluster``, ``qat``, ``ptq``); the runner looks
+by its ``type`` key (``prune``, ``cluster``, ``qat``, ``ptq``, ``prune_channels``); the runner looks
 the technique up by the config's *class* (see :mod:`.registry`), never by
 string. Besides per-field checks (ranges, choices, unknown keys) the recipe
 refuses step orders tfmot cannot do, with the reason, at load time:
@@ -16,6 +16,8 @@ refuses step orders tfmot cannot do, with the reason, at load time:
 * only ``ptq`` may follow ``window`` (training runs on whole clips; the
   window is how the trained model is deployed), and ``window`` cannot follow
   ``qat`` (rebuilding quantize-wrapped layers at a new shape is not supported);
+* ``prune_channels`` only as the first step (it rebuilds the model from the
+  reference's weights; fine-tuning it after prune / cluster would undo them);
 * every technique at most once;
 * ``cluster.preserve_sparsity`` and ``qat.preserve`` must match the earlier
   steps: preserving what is not there is a no-op we refuse, and *not*
@@ -37,7 +39,7 @@ import math
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from ..errors import RecipeError
 from ..outpaths import SAFE_NAME
@@ -142,6 +144,49 @@ class PtqStep(FrozenModel):
         return self
 
 
+class ChannelPruneStep(FrozenModel):
+    """Structured pruning: whole output channels of convolutions removed, a physically smaller model.
+
+    ``keep`` is the fraction of each convolution's output channels kept: one ratio
+    for every block (``keep = 0.5``) or per block (``keep = {path1 = 0.5, lflb4 = 0.75}``,
+    blocks not named keep all). A block is a Conv2D layer's name up to its first
+    ``_`` (Light-SERNet: path1-3, lflb1-4, head) or the layer's full name; names are
+    checked against the model before anything trains (see :mod:`.channels`).
+    """
+
+    type: Literal["prune_channels"] = "prune_channels"
+    keep: float | dict[str, float]
+    #: how channels are ranked: |BatchNorm gamma| of the BN after the conv (L1 where none follows), or L1
+    criterion: Literal["bn_gamma", "l1"] = "bn_gamma"
+    #: round each kept count up to a multiple of this (e.g. 4 or 8: SIMD-friendly CMSIS-NN widths)
+    channel_multiple: int = Field(1, ge=1, le=64)
+    finetune: Finetune = Finetune()
+
+    @field_validator("keep", mode="before")
+    @classmethod
+    def _ratios(cls, value: object) -> object:
+        def bad(v: object) -> bool:
+            return isinstance(v, bool) or not isinstance(v, int | float) or not 0.0 < v <= 1.0
+
+        if isinstance(value, dict):
+            if not value:
+                raise ValueError("keep = {} names no block; give a ratio or {block = ratio, ...}")
+            wrong = {k: v for k, v in value.items() if bad(v)}
+            if wrong:
+                raise ValueError(f"keep ratios must be numbers in (0, 1] (a kept fraction of the "
+                                 f"channels); got {wrong}")
+        elif bad(value):
+            raise ValueError(f"keep must be a number in (0, 1] (the kept fraction of the channels) "
+                             f"or a table {{block = ratio}}; got {value!r}")
+        return value
+
+    def ratio_for(self, block: str, layer: str) -> float:
+        """The kept fraction of one conv, named by its block or its full layer name."""
+        if isinstance(self.keep, dict):
+            return float(self.keep.get(layer, self.keep.get(block, 1.0)))
+        return float(self.keep)
+
+
 class WindowStep(FrozenModel):
     """The deployed input window: the model rebuilt at ``seconds`` of features, the same weights.
 
@@ -170,8 +215,9 @@ class WindowStep(FrozenModel):
         return self.seconds if self.hop_seconds is None else self.hop_seconds
 
 
-Step = Annotated[PruneStep | ClusterStep | QatStep | WindowStep | PtqStep, Field(discriminator="type")]
-STEP_TYPES: tuple[str, ...] = ("prune", "cluster", "qat", "window", "ptq")
+Step = Annotated[PruneStep | ClusterStep | QatStep | WindowStep | PtqStep | ChannelPruneStep,
+                 Field(discriminator="type")]
+STEP_TYPES: tuple[str, ...] = ("prune", "cluster", "qat", "window", "ptq", "prune_channels")
 _PYDANTIC_PREFIX = "Value error, "
 
 
@@ -211,7 +257,7 @@ class Recipe(FrozenModel):
         return next((s for s in self.steps if isinstance(s, WindowStep)), None)
 
     @property
-    def training_steps(self) -> tuple[PruneStep | ClusterStep | QatStep, ...]:
+    def training_steps(self) -> tuple[PruneStep | ClusterStep | QatStep | ChannelPruneStep, ...]:
         return tuple(s for s in self.steps if not isinstance(s, (PtqStep, WindowStep)))
 
     @property
@@ -232,6 +278,9 @@ def sequence_problem(steps: tuple[Step, ...]) -> str | None:
         where = f"step {i + 1} ({step.type})"
         if step.type in seen:
             return f"{where}: each technique may appear once"
+        if isinstance(step, ChannelPruneStep) and seen:
+            return (f"{where}: prune_channels rebuilds the model from the reference's weights and "
+                    "must be the first step")
         if "ptq" in seen:
             return f"{where}: nothing can follow ptq, the conversion to TFLite"
         if "window" in seen and not isinstance(step, PtqStep):

@@ -7,6 +7,10 @@ never switches on strings. A technique is a class with three static methods:
 ``strip(model) -> model``              remove training-only wrappers before export
 ``claims(step, model) -> [Claim]``     what the exported file must show afterwards
 
+A technique that changes the model's shape (channel pruning) also has
+``restructure(model, step) -> model``: the new shape without training, so the
+runner can load that step's weight checkpoint on resume.
+
 ``model`` in ``claims`` is the model the step was applied to (to resolve the
 layer selection to layer names, which also name the TFLite kernels).
 """
@@ -114,4 +118,4 @@ def tfmot():
 
 
 def _load_builtin() -> None:
-    from . import cluster, prune, ptq, qat, window  # noqa: F401  (each registers itself)
+    from . import channels, cluster, prune, ptq, qat, window  # noqa: F401  (each registers itself)

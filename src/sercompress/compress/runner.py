@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
-from ..errors import ArtifactError, RunError
+from ..errors import ArtifactError, RecipeError, RunError
 from ..export.verify import Claim
 from ..predictions import ClipPredictions, clip_id
 from ..progress import Progress
@@ -95,6 +95,7 @@ def run_recipe(recipe: Recipe | str | Path, reference: Any, out_root: str | Path
     progress = progress or Progress()
     clip_windows(recipe, feature_config_of(reference, data), recipe_path)  # a bad window: before any work
     key = variant_key(recipe, reference, epochs_scale, max_epochs)
+    claims = recipe_claims(recipe, reference, recipe_path)
     vdir = Path(out_root) / f"{recipe.name}-{key}"
     with directory_lock(vdir, wait_s=STORE_WAIT_S):  # another process making it: wait, reuse
         if is_done(vdir):
@@ -109,8 +110,8 @@ def run_recipe(recipe: Recipe | str | Path, reference: Any, out_root: str | Path
         data = data if data is not None else reference.data()
         with progress.stage(f"compress {recipe.name}"):
             steps_root = Path(steps_dir) if steps_dir is not None else Path(out_root) / "steps"
-            model, claims, steps = _apply_steps(recipe, reference, data, steps_root, epochs_scale,
-                                                max_epochs, progress)
+            model, steps = _apply_steps(recipe, reference, data, steps_root, epochs_scale,
+                                        max_epochs, progress)
             result = export_and_measure(recipe, recipe_path, model, claims, steps, data, reference, vdir,
                                          key, epochs_scale, t0)
         save_variant(result)
@@ -120,6 +121,23 @@ def run_recipe(recipe: Recipe | str | Path, reference: Any, out_root: str | Path
 
 
 # --------------------------------------------------------------------------- steps
+
+def recipe_claims(recipe: Recipe, reference: Any, recipe_path: str | None = None) -> list[Claim]:
+    """What the files must show, resolved on the reference model before anything is written.
+
+    A step that does not fit the model (a layer or block name it lacks) is a
+    :class:`RecipeError` here, naming the recipe file when there is one.
+    """
+    if not recipe.steps:
+        return []
+    model = reference.fresh_model()
+    try:
+        return [c for step in recipe.steps for c in technique_for(step).claims(step, model)]
+    except RecipeError as e:
+        if e.path is not None or recipe_path is None:
+            raise
+        raise RecipeError(e.message, path=recipe_path, key=e.key) from None
+
 
 def step_keys(recipe: Recipe, reference: Any, epochs_scale: float, max_epochs: int | None) -> list[str]:
     """One key per step: the hash of the chain up to and including it.
@@ -157,13 +175,10 @@ def _apply_steps(recipe: Recipe, reference: Any, data: Any, steps_dir: Path, epo
     ctx = StepContext(fit=fit_fn, train_size=len(data.train.y), epochs_scale=epochs_scale,
                       max_epochs=max_epochs, feature_config=getattr(data, "feature_config", None))
     keys = step_keys(recipe, reference, epochs_scale, max_epochs)
-    model = reference.fresh_model()
-    done = _resume(model, recipe, keys, steps_dir, progress)
-    claims: list[Claim] = []
+    model, done = _resume(reference, recipe, keys, steps_dir, progress)
     steps: list[StepRecord] = []
     for i, (step, key) in enumerate(zip(recipe.steps, keys, strict=True), start=1):
         tech = technique_for(step)
-        claims += tech.claims(step, model)
         epochs = ctx.epochs(step.finetune) if hasattr(step, "finetune") else 0
         steps.append(StepRecord(type=step.type, epochs=epochs, key=key, reused=i <= done))
         if i <= done:
@@ -177,15 +192,17 @@ def _apply_steps(recipe: Recipe, reference: Any, data: Any, steps_dir: Path, epo
         if epochs and getattr(tech, "checkpointable", True):
             with atomic_path(step_checkpoint(steps_dir, step, key)) as tmp:
                 model.save_weights(str(tmp))
-    return model, claims, steps
+    return model, steps
 
 
-def _resume(model: Any, recipe: Recipe, keys: list[str], steps_dir: Path, progress: Progress) -> int:
-    """Load the latest checkpointed step into ``model``; the number of steps it covers (0 = none).
+def _resume(reference: Any, recipe: Recipe, keys: list[str], steps_dir: Path,
+            progress: Progress) -> tuple[Any, int]:
+    """The model after the latest checkpointed step, and the number of steps it covers (0 = none).
 
     Only a run of checkpointable steps from the start can be resumed (a QAT
-    model's weights do not fit the plain model). A damaged checkpoint is
-    removed and the next earlier one tried.
+    model's weights do not fit the plain model). A step that changes the
+    model's shape (``restructure``) is rebuilt untrained before its weights
+    are loaded. A damaged checkpoint is removed and the next earlier one tried.
     """
     prefix = 0
     for step in recipe.steps:
@@ -198,14 +215,24 @@ def _resume(model: Any, recipe: Recipe, keys: list[str], steps_dir: Path, progre
         if not ckpt.is_file():
             continue
         try:
+            model = _shaped_as_after(reference.fresh_model(), recipe.steps[:i])
             model.load_weights(str(ckpt))
         except Exception as e:  # noqa: BLE001  (h5py / Keras errors on a damaged file: retrain)
             progress.info(f"{recipe.name}: checkpoint {ckpt.name} unreadable ({e}); training again")
             ckpt.unlink(missing_ok=True)
             continue
         progress.info(f"{recipe.name}: steps 1-{i} resumed from {ckpt.name}")
-        return i
-    return 0
+        return model, i
+    return reference.fresh_model(), 0
+
+
+def _shaped_as_after(model: Any, steps: tuple[Any, ...]) -> Any:
+    """``model`` rebuilt in the shape it has after ``steps`` (weights still to be loaded)."""
+    for step in steps:
+        restructure = getattr(technique_for(step), "restructure", None)
+        if restructure is not None:
+            model = restructure(model, step)
+    return model
 
 
 # --------------------------------------------------------------------------- export + measure

@@ -27,6 +27,8 @@ class Claim(Record):
     #: fraction of kernel weights stored as integers (dynamic-range files keep kernels
     #: under the converter's 1024-element threshold in float, so "all" would be wrong)
     min_integer_fraction: float | None = None
+    #: output channels of every covered kernel (channel pruning: the file really is narrower)
+    output_channels: int | None = None
     layers: tuple[str, ...] | None = None  # Keras layer names the claim covers (None = all)
 
 

@@ -32,8 +32,16 @@ from ..errors import ArtifactError, ProfileError
 from ..profile.ops import KERNEL_OPS
 from .types import Claim, ClaimCheck, KernelStats, Sizes, Verification
 
-__all__ = ["Claim", "KERNEL_OPS", "SPARSITY_TOLERANCE", "artifact_sizes", "check_claim",
-           "kernel_stats", "satisfies_m_by_n", "verify_tflite"]
+__all__ = [
+    "KERNEL_OPS",
+    "SPARSITY_TOLERANCE",
+    "Claim",
+    "artifact_sizes",
+    "check_claim",
+    "kernel_stats",
+    "satisfies_m_by_n",
+    "verify_tflite",
+]
 
 #: Allowed shortfall of measured sparsity against the target (prune-80 needs >= 79 %).
 SPARSITY_TOLERANCE = 0.01
@@ -85,6 +93,11 @@ def check_claim(kernels: Sequence[KernelStats], claim: Claim) -> ClaimCheck:
         worst = max(covered, key=lambda k: k.max_unique_per_channel)
         problems.append(f"kernel {worst.name!r} has {max_unique} distinct values in an output "
                         f"channel, more than the {claim.clusters} clusters claimed")
+    if claim.output_channels is not None:
+        wrong = [f"{k.name} {_out_channels(k)}" for k in covered if _out_channels(k) != claim.output_channels]
+        if wrong:
+            problems.append(f"kernels {wrong[:3]} do not have the {claim.output_channels} output "
+                            "channels claimed")
     if claim.integer_weights:
         floats = [k.name for k in covered if np.dtype(k.dtype).kind == "f"]
         if floats:
@@ -96,6 +109,11 @@ def check_claim(kernels: Sequence[KernelStats], claim: Claim) -> ClaimCheck:
                             f"expected at least {claim.min_integer_fraction:.0%}")
     return ClaimCheck(claim=claim, kernels=len(covered), sparsity=float(sparsity),
                       max_unique_per_channel=int(max_unique), problems=tuple(problems))
+
+
+def _out_channels(stats: KernelStats) -> int:
+    """Output channels of a kernel in TFLite layout (OHWI / OI; depthwise [1, H, W, C])."""
+    return stats.shape[-1] if stats.op == "DepthwiseConv2D" else stats.shape[0]
 
 
 def satisfies_m_by_n_stats(stats: KernelStats, m_by_n: tuple[int, int]) -> bool:
