@@ -78,7 +78,7 @@ def test_wrong_names_inside_a_config_name_the_config_file_and_key(tmp_path, old,
 def test_a_wrong_config_writes_nothing_and_the_fixed_one_then_runs_in_the_same_out(tmp_path, capsys):
     """The run-config.json written before the error made the corrected config fail on --out."""
     from sercompress.cli import main
-    from sercompress.pipeline import CONFIG_FILE, _claim_directory
+    from sercompress.pipeline import CONFIG_FILE, claim_directory
 
     bad = tmp_path / "bad.toml"
     bad.write_text(QUICK.replace('hardware = ["all"]', 'hardware = ["nope"]'))
@@ -89,8 +89,8 @@ def test_a_wrong_config_writes_nothing_and_the_fixed_one_then_runs_in_the_same_o
     # a directory that holds only a record (a run that failed at once) is taken by the fixed config
     out.mkdir()
     first = load_run_config("quick")
-    _claim_directory(out, first.model_copy(update={"seed": 1}))
-    _claim_directory(out, first)
+    claim_directory(out, first.model_copy(update={"seed": 1}).model_dump(mode="json"), CONFIG_FILE, "run")
+    claim_directory(out, first.model_dump(mode="json"), CONFIG_FILE, "run")
     assert (out / CONFIG_FILE).is_file()
 
 

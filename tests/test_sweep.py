@@ -222,3 +222,155 @@ def test_compare_refuses_sweeps_without_common_runs(sweep_summary, tmp_path):
     other = aggregate([_run(tmp_path, 0, WRONG[0], seed=3)], _info(folds=(0,), seeds=(3,)))
     with pytest.raises(SummaryError, match="share no"):
         compare_sweeps(other, sweep_summary)
+
+
+# --------------------------------------------------------------------------- CLI
+
+TINY = """schema_version = 1
+name = "tiny-sweep"
+seed = 0
+
+[data]
+dataset = "synthetic"
+duration_s = 1.0
+synthetic_speakers = 4
+synthetic_per_emotion = 3
+val_speakers = 1
+cache_dir = "{cache}"
+
+[train]
+epochs = 1
+learning_rate = 0.001
+
+[compress]
+recipes = ["float32", "ptq-int8", "prune-50"]
+epochs_scale = 0.25
+
+[baselines]
+names = []
+
+[profiles]
+hardware = ["nrf52840", "host"]
+host_runs = 50
+host_warmup = 1
+
+[sweep]
+folds = [0, 1]
+seeds = [0]
+"""
+
+
+@pytest.fixture
+def tiny_config(tmp_path) -> Path:
+    path = tmp_path / "tiny.toml"
+    path.write_text(TINY.format(cache=tmp_path / "cache"))
+    return path
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--folds", "0,x"], "--folds"),
+    (["--folds", "0,0"], "--folds"),
+    (["--seeds", "-1"], "--seeds"),
+    (["--folds", "2"], "fold(s) [2] out of range: corpus 'synthetic' has 2 folds"),
+    (["--address", "auto"], "--executor ray"),
+    (["--workers", "0"], "--workers"),
+])
+def test_bad_arguments_exit_2_with_one_line_and_write_nothing(tiny_config, tmp_path, capsys, args, message):
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as e:  # argparse's own errors exit through SystemExit
+        code = main(["sweep", "--config", str(tiny_config), "--out", str(out), *args])
+        raise SystemExit(code)
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and message in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_a_config_with_a_bad_sweep_table_names_the_key(tmp_path, capsys):
+    path = tmp_path / "bad.toml"
+    path.write_text(TINY.format(cache=tmp_path / "cache").replace("folds = [0, 1]", "folds = [0, 0]"))
+    assert main(["sweep", "--config", str(path), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "sweep.folds" in err and "repeats" in err and str(path) in err
+
+
+# --------------------------------------------------------------------------- a real tiny sweep
+
+def _store_entries(store: Path) -> dict[str, float]:
+    """Every finished unit in the store (its DONE marker or checkpoint) and when it was written."""
+    from sercompress.storage import DONE_MARKER
+
+    found = [*store.rglob(DONE_MARKER), *(store / "steps").glob("*.weights.h5")]
+    return {str(p.relative_to(store)): p.stat().st_mtime for p in found}
+
+
+def _same_figures(a: SweepSummary, b: SweepSummary) -> None:
+    """Same entries, files (sha256), per-clip predictions, figures and pooled differences; host timing
+    (and the host device's measured latency) aside, which is measured again in another store."""
+    assert a.folds == b.folds and [e.name for e in a.entries] == [e.name for e in b.entries]
+    keep = {"host_latency", "fits"}
+    for x, y in zip(a.entries, b.entries):
+        assert x.model_dump(exclude=keep) == y.model_dump(exclude=keep), x.name
+
+
+@pytest.fixture(scope="module")
+def tiny_sweep(tmp_path_factory):
+    """The tiny config swept over its 2 folds x 1 seed with the local executor, in a store of its own."""
+    from types import SimpleNamespace
+
+    from sercompress.progress import Progress
+    from sercompress.runconfig import load_run_config
+    from sercompress.sweep.execute import sweep
+
+    root = tmp_path_factory.mktemp("tiny-sweep")
+    path = root / "tiny.toml"
+    path.write_text(TINY.format(cache=root / "cache"))
+    config = load_run_config(path)
+    outcome = sweep(config, root / "local", store=root / "store", progress=Progress(quiet=True))
+    return SimpleNamespace(root=root, config=config, store=root / "store", outcome=outcome,
+                           summary=SweepSummary.load(outcome.summary_path))
+
+
+@pytest.mark.slow
+def test_a_tiny_local_sweep_end_to_end(tiny_sweep):
+    s, out = tiny_sweep.summary, tiny_sweep.root / "local"
+    assert tiny_sweep.outcome.failures == () and tiny_sweep.outcome.failed_units == ()
+    assert s.sweep.folds == (0, 1) and s.sweep.seeds == (0,) and s.sweep.executor == "local"
+    assert {"float32", "ptq-int8", "prune-50", "prune-50+int8"} <= {e.name for e in s.entries}
+    assert all(e.ua.n == 2 and [r.run for r in e.runs] == ["fold0-seed0", "fold1-seed0"] for e in s.entries)
+    pruned = s.entry("prune-50")
+    assert pruned.vs_control is not None and pruned.vs_control.against.startswith("float32@")
+    assert pruned.vs_control.runs == 2 and pruned.vs_control.low <= pruned.vs_control.value <= pruned.vs_control.high
+    assert s.entry("ptq-int8").vs_control.against == "float32"
+    # each run is a complete run directory; only the first one was timed and assessed on the devices
+    first, second = (Summary.load(out / "runs" / n / "summary.json") for n in ("fold0-seed0", "fold1-seed0"))
+    assert (first.run.fold, second.run.fold) == (0, 1) and (out / "runs" / "fold1-seed0" / "index.html").is_file()
+    assert all(v.fits and v.host_latency for v in first.variants)
+    assert all(not v.fits and not v.host_latency for v in second.variants) and not second.profiles
+    assert {p.name for p in s.profiles} == {"nrf52840", "host"} and all(len(e.fits) == 2 for e in s.entries)
+    page = (out / "index.html").read_text()
+    assert "Cross-validation" in page and "UA % per fold" in page and "runs/fold1-seed0/index.html" in page
+    assert json.loads((out / "sweep-config.json").read_text())["sweep"] == {"folds": [0, 1], "seeds": [0]}
+
+
+@pytest.mark.slow
+def test_a_second_sweep_over_the_same_store_computes_nothing(tiny_sweep):
+    from sercompress.progress import Progress
+    from sercompress.sweep.execute import sweep
+
+    before = _store_entries(tiny_sweep.store)
+    outcome = sweep(tiny_sweep.config, tiny_sweep.root / "again", store=tiny_sweep.store, progress=Progress(quiet=True))
+    assert _store_entries(tiny_sweep.store) == before  # no unit computed, nothing rewritten
+    again = SweepSummary.load(outcome.summary_path)
+    _same_figures(again, tiny_sweep.summary)
+    assert again.entries == tiny_sweep.summary.entries  # the first run's assessments came from the store too
+    # what a sweep killed while assembling its runs leaves: a run without its summary, no sweep summary;
+    # the same command again finishes it from the store
+    (tiny_sweep.root / "again" / "runs" / "fold1-seed0" / "summary.json").unlink()
+    outcome.summary_path.unlink()
+    sweep(tiny_sweep.config, tiny_sweep.root / "again", store=tiny_sweep.store, progress=Progress(quiet=True))
+    assert SweepSummary.load(outcome.summary_path).entries == again.entries
+    assert _store_entries(tiny_sweep.store) == before
+    # a directory holding a sweep of another configuration is refused
+    with pytest.raises(RunError, match="different configuration"):
+        sweep(tiny_sweep.config, tiny_sweep.root / "again", folds=(1,), store=tiny_sweep.store,
+              progress=Progress(quiet=True))

@@ -122,13 +122,20 @@ def assess_on_device(static: StaticProfile, hw: HardwareProfile, *,
 
 def assess_artifact(path: str | Path, hardware: Sequence[HardwareProfile], *,
                     onnx_path: str | Path | None = None, runs: int = 50, warmup: int = 10,
-                    tflm: bool = True, cache_dir: str | Path) -> ArtifactAssessment:
-    """Everything the report needs about one file; cached by content."""
+                    tflm: bool = True, cache_dir: str | Path, host_timing: bool = True) -> ArtifactAssessment:
+    """Everything the report needs about one file; cached by content.
+
+    ``host_timing=False`` (no ``hardware`` then: the host device's latency is measured) keeps the
+    static profile and TFLite Micro's arena only: a sweep times one run's files, not every fold's
+    files of the same graph.
+    """
     path = Path(path)
+    if not host_timing and hardware:
+        raise ValueError("device fit needs the host timing (the host device's latency is measured)")
     sha = sha256_file(path)
     onnx_sha = sha256_file(onnx_path) if onnx_path else None
     key = content_hash("assess", ASSESSMENT_SCHEMA_VERSION, __version__, sha, onnx_sha, runs, warmup,
-                       tflm, [hw.to_dict() for hw in hardware])
+                       tflm, [hw.to_dict() for hw in hardware], *(() if host_timing else ("no host timing",)))
     cache = Path(cache_dir) / "assessments" / f"{sha[:16]}-{key}.json"
     cached = read_cached(cache, ArtifactAssessment, version=ASSESSMENT_SCHEMA_VERSION)
     if cached is not None:
@@ -136,8 +143,8 @@ def assess_artifact(path: str | Path, hardware: Sequence[HardwareProfile], *,
     static = profile_artifact(path)
     if tflm:  # every .tflite TFLite Micro can load: its real arena (float ones too)
         static = measured_arena(static)
-    host = _host_measurements(path, onnx_path, runs, warmup)
-    measure_fn = partial(_already_measured, host["litert_1t"])
+    host = _host_measurements(path, onnx_path, runs, warmup) if host_timing else {}
+    measure_fn = partial(_already_measured, host["litert_1t"]) if host_timing else None
     devices = {}
     for hw in hardware:
         device = assess_on_device(static, hw, measure_fn=measure_fn, cache_dir=cache_dir)

@@ -53,19 +53,24 @@ class RunOutcome:
 
 def run(config: RunConfig, out_dir: str | Path, *, progress: Progress | None = None,
         hardware: tuple[str, ...] | None = None, store: str | Path | None = None,
-        workers: int | None = None) -> RunOutcome:
+        workers: int | None = None, devices: bool = True) -> RunOutcome:
     """Run ``config`` into ``out_dir``; ``workers`` processes compute the work units first
-    (default: one per core; 1 = everything in this process, one unit after another)."""
+    (default: one per core; 1 = everything in this process, one unit after another).
+
+    ``devices=False`` assesses no hardware profile and times nothing on the host (sizes, static
+    profile and TFLite Micro arena only): a sweep's runs after its first, whose files have the
+    same graphs, so the same sizes, RAM and latency, as the first run's.
+    """
     out = Path(out_dir)
     store = Path(store) if store is not None else default_store()
     progress = progress or Progress()
     started = _now()
     # Every name resolved before anything is written: a wrong one leaves --out untouched.
-    hw = _hardware(hardware or config.profiles.hardware)
+    hw = _hardware(hardware or config.profiles.hardware) if devices else []
     recipes = resolve_names(config.compress.recipes, RECIPE_DIR, "recipe")
     baselines = resolve_names(config.baselines.names, BASELINE_DIR, "baseline")
     with directory_lock(out):
-        _claim_directory(out, config)
+        claim_directory(out, config.model_dump(mode="json"), CONFIG_FILE, "run")
         with progress.stage("data", config.data.dataset):
             from .dataset import prepare
 
@@ -89,7 +94,8 @@ def run(config: RunConfig, out_dir: str | Path, *, progress: Progress | None = N
             for path in progress.bar(baselines, "baseline", label=_stem):
                 rows += _baseline_rows(path, config, out, progress, failures, store)
         with progress.stage("assess", f"{len(rows)} artifacts x {len(hw)} devices"):
-            assessed = [_assess(row, hw, config, store) for row in progress.bar(rows, "artifact", label=_row_name)]
+            assessed = [_assess(row, hw, config, store, devices)
+                        for row in progress.bar(rows, "artifact", label=_row_name)]
         with progress.stage("report"):
             from .report import render_report
 
@@ -116,18 +122,18 @@ def _compute_ahead(config: RunConfig, recipes: list[Path], baselines: list[Path]
         compute_ahead(units, store, executor, progress)
 
 
-def _claim_directory(out: Path, config: RunConfig) -> None:
-    """A run directory belongs to one configuration: never mix two runs' results."""
-    record = out / CONFIG_FILE
-    wanted = config.model_dump(mode="json")
+def claim_directory(out: Path, wanted: dict[str, Any], record_name: str, what: str) -> None:
+    """A run (or sweep) directory belongs to one configuration, recorded in ``record_name``: never mix
+    two runs' results."""
+    record = out / record_name
     if record.is_file():
         existing = read_json(record, RunError)
-        started = any(p for p in out.iterdir() if p.name not in (CONFIG_FILE, ".lock"))
+        started = any(p for p in out.iterdir() if p.name not in (record_name, ".lock"))
         if existing != wanted and started:  # a record alone (a run that failed at once) is replaced
-            raise RunError("this directory holds a run of a different configuration; "
+            raise RunError(f"this directory holds a {what} of a different configuration; "
                            "choose another --out (nothing was changed)", path=out)
     elif any(p for p in out.iterdir() if p.name != ".lock"):
-        raise RunError("directory is not empty and holds no sercompress run; choose another --out", path=out)
+        raise RunError(f"directory is not empty and holds no sercompress {what}; choose another --out", path=out)
     atomic_write_json(record, wanted)
 
 
@@ -217,7 +223,7 @@ def _baseline_rows(path: Path, config: RunConfig, out: Path, progress: Progress,
     return rows
 
 
-def _assess(row: ArtifactRow, hw: list[Any], config: RunConfig, store: Path) -> ArtifactRow:
+def _assess(row: ArtifactRow, hw: list[Any], config: RunConfig, store: Path, host_timing: bool = True) -> ArtifactRow:
     """Assess the run directory's file; the assessment is cached in the store by the file's content."""
     from .assess import assess_artifact
 
@@ -225,7 +231,7 @@ def _assess(row: ArtifactRow, hw: list[Any], config: RunConfig, store: Path) -> 
     onnx = artifacts.get("onnx") if row.kind == "tflite" else None
     a = assess_artifact(artifacts[row.kind], hw, onnx_path=onnx, runs=config.profiles.host_runs,
                         warmup=config.profiles.host_warmup, tflm=config.profiles.tflm,
-                        cache_dir=store / "cache")
+                        cache_dir=store / "cache", host_timing=host_timing)
     a = a.model_copy(update={"path": str(artifacts[row.kind])})  # a cached one names the first run's file
     return replace(row, assessment=a)
 

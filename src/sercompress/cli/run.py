@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -13,9 +14,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "Resumable: re-run the same command to continue an interrupted run.")
     p.add_argument("--config", default="default",
                    help="run config: 'quick', 'default' (configs/) or a path to a .toml (default: default)")
-    p.add_argument("--dataset", default=None,
-                   help="override the config's dataset (synthetic, emodb, iemocap, ravdess, cremad)")
-    p.add_argument("--data-dir", default=None, help="directory of a local copy of a real corpus")
+    add_data_options(p)
     p.add_argument("--hw", action="append", default=None, metavar="NAME",
                    help="hardware profile(s) to assess (repeatable; default: the config's, usually all)")
     p.add_argument("--out", default=None, help="run directory (default: reports/<config name>)")
@@ -34,6 +33,27 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def add_data_options(p: argparse.ArgumentParser) -> None:
+    """--dataset / --data-dir: the config's corpus, overridden (``with_data_options``)."""
+    p.add_argument("--dataset", default=None,
+                   help="override the config's dataset (synthetic, emodb, iemocap, ravdess, cremad)")
+    p.add_argument("--data-dir", default=None, help="directory of a local copy of a real corpus")
+
+
+def with_data_options(config: Any, args: argparse.Namespace) -> Any:
+    """``config`` with ``--dataset`` / ``--data-dir`` applied (validated like the file's [data] table)."""
+    from ..errors import ConfigError
+
+    data_update = {k: v for k, v in (("dataset", args.dataset), ("data_dir", args.data_dir)) if v}
+    if not data_update:
+        return config
+    try:
+        data = config.data.model_validate({**config.data.model_dump(), **data_update})
+    except ValueError as e:
+        raise ConfigError(str(e).splitlines()[-1], key="--dataset") from None
+    return config.model_copy(update={"data": data})
+
+
 def _worker_count(text: str) -> int:
     try:
         n = int(text)
@@ -46,21 +66,13 @@ def _worker_count(text: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     from .. import pipeline
-    from ..errors import ConfigError
     from ..progress import Progress
     from ..runconfig import load_run_config
     from ..tf_env import set_verbose
     from . import print_json
 
     set_verbose(args.verbose)
-    config = load_run_config(args.config)
-    data_update = {k: v for k, v in (("dataset", args.dataset), ("data_dir", args.data_dir)) if v}
-    if data_update:
-        try:
-            data = config.data.model_validate({**config.data.model_dump(), **data_update})
-        except ValueError as e:
-            raise ConfigError(str(e).splitlines()[-1], key="--dataset") from None
-        config = config.model_copy(update={"data": data})
+    config = with_data_options(load_run_config(args.config), args)
     from ..outpaths import check_output_dir
 
     out = check_output_dir(args.out or f"reports/{config.name}", "--out")
