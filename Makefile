@@ -16,9 +16,10 @@ $(STAMP): pyproject.toml setup.py | $(PY)
 	$(PY) -m pip install --quiet -e .
 	touch $(STAMP)
 
-# The test extra: pytest, hypothesis, ruff, and the build backend the wheel test uses offline.
+# The test extra: pytest, hypothesis, ruff, and the build backend the wheel test uses offline;
+# and Ray, so that the Ray executor is tested (`make run` does not need it).
 $(TSTAMP): $(STAMP)
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[test,ray]'
 	touch $(TSTAMP)
 
 install: $(STAMP)
