@@ -9,7 +9,14 @@ import pytest
 from sercompress.baseline import BASELINE_DIR
 from sercompress.cli import main
 from sercompress.executors import open_executor
-from sercompress.parallel import Unit, compute_ahead, plan, priorities, worker_count
+from sercompress.parallel import (
+    Unit,
+    compute_ahead,
+    plan,
+    priorities,
+    with_absolute_paths,
+    worker_count,
+)
 from sercompress.progress import Progress
 from sercompress.runconfig import load_run_config, resolve_names
 from sercompress.workunits import RECIPE_DIR
@@ -53,7 +60,8 @@ def test_a_prefix_names_every_unit_and_what_it_waits_for(units):
     prefixed = plan(config, recipes, [], prefix="fold1-seed7/")
     assert [u.name for u in prefixed] == [f"fold1-seed7/{n}" for n in units if not n.startswith("baseline:")]
     assert all(a.startswith("fold1-seed7/") for u in prefixed for a in u.after)
-    assert all(u.config is config for u in prefixed)
+    assert all(u.config == with_absolute_paths(config) for u in prefixed)
+    assert Path(prefixed[0].config.data.cache_dir).is_absolute()  # a worker may run in another directory
     for u in prefixed:  # the same dependencies as without a prefix
         plain = units[u.name.removeprefix("fold1-seed7/")]
         assert tuple(a.removeprefix("fold1-seed7/") for a in u.after) == plain.after

@@ -148,9 +148,12 @@ def import_ray() -> Any:
 
 
 def start_local_ray(cpus: int | None = None) -> Any:
-    """A private Ray instance on this machine (no dashboard, a small object store); Ray's module."""
+    """A private Ray instance on this machine (no dashboard, a small object store); Ray's module.
+
+    ``address="local"``: a new instance even where ``ray start`` or ``$RAY_ADDRESS`` names a cluster
+    (which ``ray.init()`` would join instead)."""
     ray = import_ray()
-    ray.init(num_cpus=cpus or os.cpu_count() or 1, include_dashboard=False,
+    ray.init(address="local", num_cpus=cpus or os.cpu_count() or 1, include_dashboard=False,
              object_store_memory=OBJECT_STORE_BYTES, log_to_driver=False, configure_logging=False)
     return ray
 

@@ -78,6 +78,7 @@ def plan(config: RunConfig, recipes: list[Path], baselines: list[Path], prefix: 
     from .baseline import load_baseline
     from .compress.recipe import load_recipe
 
+    config = with_absolute_paths(config)
     scale = config.compress.epochs_scale
     loaded = {p: load_recipe(p) for p in recipes}
     chains = {p: _checkpointed_chain(r) for p, r in loaded.items()}
@@ -99,6 +100,17 @@ def plan(config: RunConfig, recipes: list[Path], baselines: list[Path], prefix: 
         units.append(Unit(f"{prefix}baseline:{p.stem}", "baseline", config, (str(p),),
                           cost=BASELINE_EPOCH_COST * train_cfg.epochs + 2 * EXPORT_COST))
     return units
+
+
+def with_absolute_paths(config: RunConfig) -> RunConfig:
+    """``config`` with its corpus and feature-cache directories absolute, as this process sees them.
+
+    A worker may run in another directory (a Ray worker starts where ``ray start`` was run), where a
+    relative path names another directory. Neither path enters a content key.
+    """
+    data = config.data
+    paths = {k: str(Path(v).expanduser().resolve()) for k in ("data_dir", "cache_dir") if (v := getattr(data, k))}
+    return config.model_copy(update={"data": data.model_copy(update=paths)})
 
 
 def _checkpointed_chain(recipe: Any) -> list[dict]:
