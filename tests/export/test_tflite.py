@@ -54,6 +54,12 @@ def test_onnx_export_matches_keras(model, batch, tmp_path):
     assert np.abs(run_artifact(path, batch) - predict_keras(model, batch)).max() < 1e-4
 
 
+def test_onnx_bytes_do_not_depend_on_what_the_process_converted_before(model):
+    """tf2onnx numbers inserted nodes from a process-wide counter: reset per file, a unit gives the
+    same file whichever worker (and after whichever other units) converts it."""
+    assert len({to_onnx(model) for _ in range(3)}) == 1
+
+
 def test_runtime_rejects_missing_and_corrupt_files(tmp_path, batch):
     with pytest.raises(ArtifactError, match="not found"):
         run_artifact(tmp_path / "none.tflite", batch)

@@ -28,6 +28,12 @@ def to_onnx(model: Any, opset: int = DEFAULT_OPSET) -> bytes:
     t = tf()
     shape = (None, *tuple(model.input_shape[1:]))
     spec = (t.TensorSpec(shape, t.float32, name=INPUT_NAME),)
+    # tf2onnx numbers the nodes it inserts from one process-wide counter: without this reset a
+    # file's bytes would depend on how many models the process converted before (a worker's history).
+    # The module imported first takes a number when it loads, during the first conversion otherwise.
+    import tf2onnx.rewriter.loop_rewriter_base  # noqa: F401
+
+    tf2onnx.utils.INTERNAL_NAME = 1
     try:
         proto, _ = tf2onnx.convert.from_keras(model, input_signature=spec, opset=opset)
     except Exception as e:  # tf2onnx raises bare exceptions for unsupported graphs
