@@ -24,6 +24,7 @@ import contextlib
 import multiprocessing
 import os
 import re
+import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, Literal, Protocol
@@ -171,13 +172,15 @@ def ray_executor(address: str | None, cpus: int | None = None) -> RayExecutor:
     if address is None:
         return RayExecutor(start_local_ray(cpus), disconnect=True)
     try:
-        ray.init(address=address, log_to_driver=False, configure_logging=False)
+        with warnings.catch_warnings():  # Ray Client's own warning repeats what the error below says
+            warnings.simplefilter("ignore")
+            ray.init(address=address, log_to_driver=False, configure_logging=False)
     except Exception as e:  # noqa: BLE001  (ConnectionError, RuntimeError, gRPC errors: all "cannot reach it")
         with contextlib.suppress(Exception):
             ray.shutdown()
-        raise RunError(f"cannot connect to the Ray cluster at {address}: {type(e).__name__}: "
-                       f"{str(e).strip().splitlines()[0] if str(e).strip() else 'no answer'}",
-                       key="--address") from None
+        cause = str(e).strip().splitlines()[0] if str(e).strip() else "no answer"
+        raise RunError(f"cannot connect to the Ray cluster at {address} ({type(e).__name__}: {cause}); is it "
+                       f"running, and its port reachable from here?", key="--address") from None
     return RayExecutor(ray, disconnect=True)
 
 
