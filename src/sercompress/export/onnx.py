@@ -31,7 +31,7 @@ def to_onnx(model: Any, opset: int = DEFAULT_OPSET) -> bytes:
     # tf2onnx numbers the nodes it inserts from one process-wide counter: without this reset a
     # file's bytes would depend on how many models the process converted before (a worker's history).
     # The module imported first takes a number when it loads, during the first conversion otherwise.
-    import tf2onnx.rewriter.loop_rewriter_base  # noqa: F401
+    import tf2onnx.rewriter.loop_rewriter_base
 
     tf2onnx.utils.INTERNAL_NAME = 1
     try:
