@@ -85,11 +85,12 @@ _COMMON: tuple[str, ...] = (
     ("Model selection: the official code keeps the epoch that is best on the test fold; we keep the "
      "epoch with the best UA on validation speakers drawn from the training speakers and never look "
      "at the test fold, so our figures are expected to be lower."),
-    f"Training data: the {VAL_SPEAKERS} validation speakers of each fold are taken out of training.",
+    (f"Training data: the validation speakers of each fold ({VAL_SPEAKERS} in the shipped paper configs) "
+     "are taken out of training."),
     ("BatchNorm statistics are recomputed from 8 training batches before each validation "
      "(precise BN, an addition of ours; gradients are unchanged)."),
-    (f"Epochs: the paper's epoch count is not documented in this repository; the configs train {EPOCHS} "
-     "epochs with the paper's optimiser and learning-rate schedule (Adam 1e-4, batch 32, x exp(-0.15) "
+    ("Epochs: the paper's epoch count is not documented in this repository; the shipped paper configs "
+     f"train {EPOCHS} epochs with the paper's optimiser and learning-rate schedule (Adam 1e-4, batch 32, x exp(-0.15) "
      "every 20 epochs after epoch 50) and cross-entropy; which loss the paper's tables used (it "
      "also describes focal loss) was not checked here."),
     ("Folds: ours are speaker-independent (one speaker or session held out per fold); how the "
