@@ -49,11 +49,27 @@ def ua_text(acc) -> str:
 
 
 def paired(control, candidate) -> str:
+    """candidate - control UA on the same clips, with its paired 95 % interval."""
     from sercompress.stats import paired_difference
 
     a, b = control.predictions, candidate.predictions
+    assert a.clip_ids == b.clip_ids
     d = paired_difference(a.labels, a.predicted, b.predicted, a.n_classes, a.speakers)
     return f"{d.value * 100:+.1f} pt [{d.low * 100:+.1f}, {d.high * 100:+.1f}]"
+
+
+def reference_accuracy(path: Path, data) -> dict:
+    """The unpruned reference's exported file on the test split, per clip (as the runner measures)."""
+    from sercompress.export.runtime import run_tflite
+    from sercompress.metrics import classification_metrics
+    from sercompress.predictions import ClipPredictions, clip_id
+
+    root = getattr(getattr(data, "corpus", None), "root", None)
+    probs = run_tflite(path, data.test.x)
+    pred = ClipPredictions.from_arrays([clip_id(p, root) for p in data.test.paths], data.test.speakers,
+                                       data.test.y, probs)
+    return classification_metrics(data.test.y, pred.predicted, data.classes).model_copy(
+        update={"predictions": pred})
 
 
 def zero_shot(reference, data, keeps: list[float]) -> None:
@@ -103,7 +119,11 @@ def main(argv: list[str] | None = None) -> int:
     if not ref_int8.is_file():
         ref_int8.write_bytes(to_tflite(reference.fresh_model(), "int8",
                                        representative(data.train.x, 200), int8_io=True))
+    ref_float = out / "reference_float.tflite"
+    if not ref_float.is_file():
+        ref_float.write_bytes(to_tflite(reference.fresh_model(), None))
     rows = {"unpruned": file_figures(ref_int8)}
+    ref_acc = {"tflite": reference_accuracy(ref_float, data), "tflite_int8": reference_accuracy(ref_int8, data)}
     results = {}
     for keep in keeps:
         with tempfile.TemporaryDirectory() as tmp:
@@ -122,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{'UA float':22s} {'UA int8':22s} {'dUA int8 vs control':24s}")
     base = rows["unpruned"]
     print(f"{'unpruned':12s} {base['params']:>8,} {base['macs']:>12,} {base['bytes']:>11,} "
-          f"{base['arena'] or 0:>9,}")
+          f"{base['arena'] or 0:>9,}   {ua_text(ref_acc['tflite']):22s} {ua_text(ref_acc['tflite_int8']):22s}")
     for keep, (recipe, result) in results.items():
         r = rows[f"keep {keep:g}"]
         control = controls[recipe_budget(recipe)]
@@ -134,7 +154,9 @@ def main(argv: list[str] | None = None) -> int:
               f"{r['macs'] / base['macs']:.2f}, bytes {r['bytes'] / base['bytes']:.2f}, arena "
               f"{(r['arena'] or 0) / (base['arena'] or 1):.2f}; control {control.name} float UA "
               f"{ua_text(control.accuracy['tflite'])}; float vs control "
-              f"{paired(control.accuracy['tflite'], result.accuracy['tflite'])}; {result.wall_time_s:.0f} s")
+              f"{paired(control.accuracy['tflite'], result.accuracy['tflite'])}; vs the unpruned reference "
+              f"(not fine-tuned): float {paired(ref_acc['tflite'], result.accuracy['tflite'])}, int8 "
+              f"{paired(ref_acc['tflite_int8'], result.accuracy['tflite_int8'])}; {result.wall_time_s:.0f} s")
     if args.zero_shot:
         zero_shot(reference, data, keeps)
     return 0
