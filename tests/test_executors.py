@@ -135,7 +135,8 @@ def test_ray_gives_the_local_pools_store_even_after_a_worker_is_killed_mid_unit(
     assert failed == []  # Ray ran the unit again on another worker
     assert ray_instance.is_initialized()
     entries, files = store_contents(store)
-    assert any(e.startswith("variants/prune-50-") for e in entries)
+    assert any(e.startswith("variants/prune-50-") for e in entries) and len(entries) == 4  # + reference, step
+    assert len(files) == 5  # two variants' .tflite and .onnx, prune-50's int8 .tflite
     assert (entries, files) == store_contents(local_store)
 
 
