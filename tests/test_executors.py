@@ -179,6 +179,15 @@ def test_unreachable_cluster_is_one_clear_error():
     assert time.perf_counter() - started < 60
 
 
+def test_sweep_refuses_a_bad_executor_before_writing_anything(tmp_path, capsys):
+    from sercompress.cli import main
+
+    out = tmp_path / "sweep"
+    rc = main(["sweep", "--config", "quick", "--out", str(out), "--executor", "ray", "--address", "head"])
+    assert rc == 2
+    assert "not a Ray cluster address" in capsys.readouterr().err and not out.exists()
+
+
 def test_address_belongs_to_ray():
     with pytest.raises(RunError, match="--executor ray"), open_executor("local", 1, address="auto"):
         pass

@@ -159,13 +159,25 @@ def start_local_ray(cpus: int | None = None) -> Any:
     return ray
 
 
+def check_executor(kind: str, address: str | None = None) -> None:
+    """What can be known of an executor before anything starts: its kind, the address's form, Ray's
+    presence. For commands that check their arguments before writing anything; ``RunError`` if wrong."""
+    if kind not in ("local", "ray"):
+        raise RunError(f"unknown executor {kind!r} (expected local or ray)", key="--executor")
+    if kind == "local" and address is not None:
+        raise RunError("--address is for --executor ray", key="--address")
+    if address is not None and not _ADDRESS.match(address):
+        raise RunError(f"not a Ray cluster address: {address!r} (expected auto, host:port or ray://host:port)",
+                       key="--address")
+    if kind == "ray":
+        import_ray()
+
+
 def ray_executor(address: str | None, cpus: int | None = None) -> RayExecutor:
     """Tasks on the Ray cluster at ``address`` ("auto", "host:port", "ray://host:port"), which is never
     stopped here; without one, on a Ray instance started on this machine (``cpus`` CPUs, default all)
     and stopped afterwards. A Ray already initialised in this process is used as it is, and left so."""
-    if address is not None and not _ADDRESS.match(address):
-        raise RunError(f"not a Ray cluster address: {address!r} (expected auto, host:port or ray://host:port)",
-                       key="--address")
+    check_executor("ray", address)
     ray = import_ray()
     if ray.is_initialized():
         return RayExecutor(ray, disconnect=False)
@@ -188,14 +200,8 @@ def ray_executor(address: str | None, cpus: int | None = None) -> RayExecutor:
 def open_executor(kind: ExecutorKind, workers: int | None = None,
                   address: str | None = None) -> Iterator[LocalExecutor | RayExecutor]:
     """The executor of ``kind`` for the duration of the block; its workers stopped after it."""
-    if kind == "local":
-        if address is not None:
-            raise RunError("--address is for --executor ray", key="--address")
-        executor: LocalExecutor | RayExecutor = local_executor(worker_count(workers))
-    elif kind == "ray":
-        executor = ray_executor(address, workers)
-    else:
-        raise RunError(f"unknown executor {kind!r} (expected local or ray)", key="--executor")
+    check_executor(kind, address)
+    executor = local_executor(worker_count(workers)) if kind == "local" else ray_executor(address, workers)
     try:
         yield executor
     finally:

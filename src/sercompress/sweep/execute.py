@@ -30,6 +30,7 @@ from typing import Any, Literal
 
 from ..baseline import BASELINE_DIR
 from ..errors import ConfigError
+from ..executors import check_executor
 from ..progress import Progress
 from ..runconfig import RunConfig, SweepSection, resolve_names
 from ..storage import default_store, directory_lock
@@ -89,6 +90,7 @@ def sweep(config: RunConfig, out_dir: str | Path, *, folds: tuple[int, ...] | Li
     # Every name and fold checked before anything is written: a wrong one leaves --out untouched.
     recipes = resolve_names(config.compress.recipes, RECIPE_DIR, "recipe")
     baselines = resolve_names(config.baselines.names, BASELINE_DIR, "baseline")
+    check_executor(executor, address)  # Ray missing, a malformed address: refused before --out is touched
     folds, seeds = resolve_runs(config, folds, seeds)
     resolved = config.model_copy(update={"sweep": SweepSection(folds=folds, seeds=seeds)})
     runs = {run_name(f, s): config.for_run(f, s) for f in folds for s in seeds}
