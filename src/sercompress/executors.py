@@ -89,6 +89,13 @@ class LocalExecutor:
         self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                                          initializer=start_worker, initargs=(threads, verbose()))
 
+    def start(self) -> None:
+        """Start every worker now rather than at the first unit: each loads TensorFlow (about 5 s of
+        one core) while the caller still prepares the data on the other. (A spawn pool starts a
+        process per submitted task while none is idle, so one no-op per slot starts them all.)"""
+        for _ in range(self.slots):
+            self._pool.submit(int)
+
     def submit(self, fn: Callable[..., Any], /, *args: Any) -> Future:
         return self._pool.submit(fn, *args)
 

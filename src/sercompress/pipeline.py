@@ -18,6 +18,7 @@ configuration reuses all of them, and the run directory receives hard links
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -71,13 +72,16 @@ def run(config: RunConfig, out_dir: str | Path, *, progress: Progress | None = N
     baselines = resolve_names(config.baselines.names, BASELINE_DIR, "baseline")
     with directory_lock(out):
         claim_directory(out, config.model_dump(mode="json"), CONFIG_FILE, "run")
-        with progress.stage("data", config.data.dataset):
-            from .dataset import prepare
+        with contextlib.ExitStack() as workers_alive:  # closed before anything is timed on the host
+            executor = _started_workers(worker_count(workers), workers_alive)
+            with progress.stage("data", config.data.dataset):
+                from .dataset import prepare
 
-            data = prepare(config.data)
-            for line in data.summary_lines():
-                progress.info(line)
-        _compute_ahead(config, recipes, baselines, store, worker_count(workers), progress)
+                data = prepare(config.data)
+                for line in data.summary_lines():
+                    progress.info(line)
+            if executor is not None:
+                _compute_ahead(config, recipes, baselines, store, executor, progress)
         with progress.stage("reference", f"{config.train.epochs} epochs"):
             reference = _reference(config.data, config.train, REFERENCE_MODEL, {}, store, out / "reference",
                                    progress)
@@ -108,17 +112,25 @@ def run(config: RunConfig, out_dir: str | Path, *, progress: Progress | None = N
     return RunOutcome(path, tuple(failures))
 
 
-def _compute_ahead(config: RunConfig, recipes: list[Path], baselines: list[Path], store: Path, workers: int,
-                   progress: Progress) -> None:
-    """With more than one worker, every work unit is computed into the store first (``parallel``)."""
+def _started_workers(workers: int, stack: contextlib.ExitStack) -> Any:
+    """With more than one worker, the local process pool, started at once so that its workers load
+    TensorFlow while this process prepares the data; ``None`` for one worker (no pool)."""
     if workers < 2:
-        return
+        return None
     from .executors import open_executor
+
+    executor = stack.enter_context(open_executor("local", workers))
+    executor.start()
+    return executor
+
+
+def _compute_ahead(config: RunConfig, recipes: list[Path], baselines: list[Path], store: Path, executor: Any,
+                   progress: Progress) -> None:
+    """Every work unit computed into the store by the workers first (``parallel``)."""
     from .parallel import compute_ahead, plan
 
     units = plan(config, recipes, baselines)
-    with progress.stage("work units", f"{len(units)} units on {workers} worker processes"), \
-            open_executor("local", workers) as executor:
+    with progress.stage("work units", f"{len(units)} units on {executor.slots} worker processes"):
         compute_ahead(units, store, executor, progress)
 
 
