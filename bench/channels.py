@@ -13,7 +13,7 @@ difference is the cost of the pruning alone.
 after pruning with BatchNorm statistics re-estimated and no fine-tuning: how much each
 criterion's choice of channels keeps before training repairs anything.
 
-    python bench/channels.py --run-dir RUN --out DIR [--keep 0.5,0.75] [--epochs 6] [--lr 1e-3]
+    python bench/channels.py --run-dir RUN --out DIR [--keep 0.5,0.75] [--epochs 6] [--lr 1e-4]
                              [--zero-shot]
 
 Wall times depend on the machine's load; the figures do not.
@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", required=True, help="where the variants and controls are written")
     ap.add_argument("--keep", default="0.5,0.75")
     ap.add_argument("--epochs", type=int, default=6)
-    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--lr", type=float, default=1e-4)
     ap.add_argument("--zero-shot", action="store_true")
     args = ap.parse_args(argv)
 
