@@ -9,12 +9,16 @@ UA is compared, paired on the same clips, with its same-budget control (the floa
 reference fine-tuned as many epochs at the same rate: ``compress.control``), so the
 difference is the cost of the pruning alone.
 
+``--by-block R`` also prints, for each block pruned alone to ratio R (the others whole), the
+int8 file's MACs, bytes and TFLite Micro arena: which blocks the arena and the MACs depend on
+(what a per-block search should spend its pruning on).
+
 ``--zero-shot`` also prints, for each ratio and ranking criterion, the Keras test UA right
 after pruning with BatchNorm statistics re-estimated and no fine-tuning: how much each
 criterion's choice of channels keeps before training repairs anything.
 
-    python bench/channels.py --run-dir RUN --out DIR [--keep 0.5,0.75] [--epochs 6] [--lr 1e-4]
-                             [--zero-shot]
+    python bench/channels.py --run-dir RUN --out DIR [--keep 0.5,0.75] [--epochs 6] [--lr 1e-3]
+                             [--zero-shot] [--by-block 0.5]
 
 Wall times depend on the machine's load; the figures do not.
 """
@@ -72,6 +76,29 @@ def reference_accuracy(path: Path, data) -> dict:
         update={"predictions": pred})
 
 
+def by_block(reference, data, ratio: float, out: Path) -> None:
+    from sercompress.compress.channels import (
+        block_of,
+        plan_channels,
+        prunable_convs,
+        shrink,
+    )
+    from sercompress.compress.recipe import ChannelPruneStep
+    from sercompress.compress.runner import representative
+    from sercompress.export.tflite import to_tflite
+
+    print(f"\neach block alone at keep {ratio:g} (int8 file; weights not fine-tuned: shapes only):")
+    rep = representative(data.train.x, 32)
+    for block in [block_of(c) for c in prunable_convs(reference.fresh_model())]:
+        model = reference.fresh_model()
+        small = shrink(model, plan_channels(model, ChannelPruneStep(keep={block: ratio})))
+        path = out / f"block-{block}-{round(ratio * 100)}.tflite"
+        if not path.is_file():
+            path.write_bytes(to_tflite(small, "int8", rep, int8_io=True))
+        f = file_figures(path)
+        print(f"  {block:6s} MACs {f['macs']:>12,}  bytes {f['bytes']:>8,}  arena {f['arena'] or 0:>8,}", flush=True)
+
+
 def zero_shot(reference, data, keeps: list[float]) -> None:
     from sercompress.compress.batchnorm import recalibrate_batchnorm
     from sercompress.compress.channels import plan_channels, shrink
@@ -96,8 +123,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", required=True, help="where the variants and controls are written")
     ap.add_argument("--keep", default="0.5,0.75")
     ap.add_argument("--epochs", type=int, default=6)
-    ap.add_argument("--lr", type=float, default=1e-4)
+    ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--zero-shot", action="store_true")
+    ap.add_argument("--by-block", type=float, default=None)
     args = ap.parse_args(argv)
 
     from sercompress.compress import run_recipe
@@ -157,6 +185,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{paired(control.accuracy['tflite'], result.accuracy['tflite'])}; vs the unpruned reference "
               f"(not fine-tuned): float {paired(ref_acc['tflite'], result.accuracy['tflite'])}, int8 "
               f"{paired(ref_acc['tflite_int8'], result.accuracy['tflite_int8'])}; {result.wall_time_s:.0f} s")
+    if args.by_block is not None:
+        by_block(reference, data, args.by_block, out)
     if args.zero_shot:
         zero_shot(reference, data, keeps)
     return 0
