@@ -374,3 +374,28 @@ def test_a_second_sweep_over_the_same_store_computes_nothing(tiny_sweep):
     with pytest.raises(RunError, match="different configuration"):
         sweep(tiny_sweep.config, tiny_sweep.root / "again", folds=(1,), store=tiny_sweep.store,
               progress=Progress(quiet=True))
+
+
+@pytest.fixture(scope="module")
+def ray_instance():
+    """One local Ray instance of 2 CPUs for the module (starting one costs seconds)."""
+    pytest.importorskip("ray", reason="the Ray executor's tests need the [ray] extra (make test installs it)")
+    from sercompress.executors import start_local_ray
+
+    ray = start_local_ray(cpus=2)
+    yield ray
+    ray.shutdown()
+
+
+@pytest.mark.slow
+def test_the_ray_executor_gives_the_local_executors_summary(tiny_sweep, ray_instance):
+    """The same sweep with --executor ray, into a store of its own: the same files, predictions and figures."""
+    from sercompress.progress import Progress
+    from sercompress.sweep.execute import sweep
+
+    outcome = sweep(tiny_sweep.config, tiny_sweep.root / "ray", executor="ray", store=tiny_sweep.root / "ray-store",
+                    progress=Progress(quiet=True))
+    assert outcome.failures == () and outcome.failed_units == ()
+    s = SweepSummary.load(outcome.summary_path)
+    assert s.sweep.executor == "ray" and _store_entries(tiny_sweep.root / "ray-store")
+    _same_figures(s, tiny_sweep.summary)
