@@ -206,16 +206,18 @@ def test_compare_refuses_a_sweep_against_a_single_run(sweep_summary, tmp_path, c
     assert "cannot compare a sweep summary" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
 
 
-def test_comparing_sweeps_never_imports_tensorflow(sweep_summary, tmp_path):
+def test_comparing_and_rerendering_sweeps_never_imports_tensorflow(sweep_summary, tmp_path):
     import subprocess
     import sys
 
     path = sweep_summary.save(tmp_path / "sweep-summary.json")
     code = ("import sys\nfrom sercompress.cli import main\n"
             f"rc = main(['compare', {str(path)!r}, '--against', {str(path)!r}])\n"
+            f"rc += main(['report', {str(tmp_path)!r}])\n"
             "print([m for m in ('tensorflow', 'tf_keras') if m in sys.modules], rc)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[] 0"
+    assert "Cross-validation" in (tmp_path / "index.html").read_text() and (tmp_path / "sweep-summary.md").is_file()
 
 
 def test_compare_refuses_sweeps_without_common_runs(sweep_summary, tmp_path):

@@ -11,26 +11,30 @@ from . import print_json
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "report", help="re-render index.html, summary.md and variants.csv from a summary.json",
-        description="Re-render the report of a run from its summary.json alone: no training, "
-                    "conversion or profiling, and no TensorFlow import.")
-    p.add_argument("run_dir", metavar="DIR", help="run directory holding summary.json (or the file itself)")
+        description="Re-render the report of a run from its summary.json (or of a sweep from its "
+                    "sweep-summary.json) alone: no training, conversion or profiling, and no TensorFlow import.")
+    p.add_argument("run_dir", metavar="DIR",
+                   help="run or sweep directory holding summary.json / sweep-summary.json (or the file itself)")
     p.add_argument("--out", default=None, help="output directory (default: the summary's directory)")
     p.add_argument("--json", action="store_true", help="print the written paths as JSON")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..report import render_report
-    from ..report.summary import Summary, resolve_summary_path
-
     from ..outpaths import check_output_dir
+    from ..report import render_report
+    from .compare import is_sweep, load_either
 
     if args.out:
         check_output_dir(args.out, "--out")
-    path = resolve_summary_path(args.run_dir)
-    summary = Summary.load(path)
+    path, summary = load_either(args.run_dir)  # a run's summary.json or a sweep's sweep-summary.json
     out = Path(args.out) if args.out else path.parent
-    files = render_report(summary, out)
+    if is_sweep(summary):
+        from ..report.sweep import render_sweep_report
+
+        files = render_sweep_report(summary, out)
+    else:
+        files = render_report(summary, out)
     written = {k: str(v) for k, v in vars(files).items()}
     if args.json:
         print_json(written)
