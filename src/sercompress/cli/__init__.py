@@ -22,7 +22,7 @@ from .. import __version__
 from ..errors import SercompressError
 
 COMMANDS: tuple[str, ...] = (
-    "info", "data", "train", "compress", "profile", "check", "run", "sweep", "report", "compare",
+    "info", "data", "train", "compress", "profile", "check", "run", "sweep", "report", "compare", "search",
 )
 
 

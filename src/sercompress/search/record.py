@@ -1,0 +1,67 @@
+"""Typed records of a search: one per trial, the front and the choice per device (``search.json``)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from ..records import Record
+
+SEARCH_SCHEMA_VERSION = 1
+#: the budgets a candidate must meet on a device, in the order of Optuna's constraint vector
+CONSTRAINTS: tuple[str, ...] = ("flash", "ram", "latency", "dtype")
+
+
+class TrialRecord(Record):
+    """One candidate on one device, every figure measured on its exported file."""
+
+    number: int
+    params: dict[str, float | str]
+    recipe: str                         # OUT/trials/<name>.toml
+    variant_dir: str
+    artifact: str                       # the checked (main, integer) .tflite
+    artifact_sha256: str
+    ua: float                           # UA of that file on the test clips (streamed if windowed)
+    windows_per_clip: int
+    latency_ms: float | None            # per inference (one window), the device's estimate
+    latency_high_ms: float | None       # upper end of its 90 % band
+    latency_per_utterance_ms: float | None
+    flash_bytes: int | None             # model + runtime, as `check` counts it
+    ram_bytes: int | None               # TFLite Micro arena (measured) + runtime
+    verdict: str
+    constraints: dict[str, float]       # > 0: violated (relative excess over the budget)
+    feasible: bool
+
+
+class ControlComparison(Record):
+    """The chosen variant's UA against the float control fine-tuned with the same budget."""
+
+    control: str                        # e.g. float32@6ep-lr0.001-b32
+    control_ua: float
+    ua_difference: float                # chosen - control, paired on the same test clips
+    low: float
+    high: float
+    level: float
+    unit: str
+    significant: bool
+
+
+class DeviceSearch(Record):
+    hardware: str
+    trials: tuple[TrialRecord, ...]
+    front: tuple[int, ...]              # trial numbers on the Pareto front (UA up, latency down), feasible only
+    chosen: int | None                  # most accurate feasible; tie: lower latency per utterance
+    chosen_recipe: str | None = None    # OUT/<hw>/chosen-recipe.toml (or OUT/chosen-recipe.toml for one device)
+    check: str | None = None            # `sercompress check` output for the chosen file
+    comparison: ControlComparison | None = None
+
+
+class SearchResult(Record):
+    schema_version: Literal[1] = SEARCH_SCHEMA_VERSION
+    reference: str
+    seed: int
+    n_trials: int
+    sampler: str
+    objectives: tuple[str, ...] = ("maximize test UA of the exported file",
+                                   "minimize latency per utterance (per-window estimate x windows per clip)")
+    devices: tuple[DeviceSearch, ...]
+    wall_time_s: float

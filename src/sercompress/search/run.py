@@ -1,0 +1,116 @@
+"""``sercompress search`` end to end: studies, fronts, the chosen variant, its control and its files."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from ..storage import atomic_write_bytes, atomic_write_text
+from .constraints import assess_file, check_text
+from .record import ControlComparison, DeviceSearch, SearchResult, TrialRecord
+from .space import SearchSpace
+from .study import Search, choose, pareto_front
+
+
+def run_search(reference: Any, hardware: list[Any], space: SearchSpace, out: str | Path, *,
+               store: str | Path | None = None, n_trials: int = 20, seed: int = 0,
+               data: Any = None, progress: Any = None) -> SearchResult:
+    """Search every device in ``hardware``; write ``OUT/search.json``, ``OUT/search.md`` and the choices."""
+    from ..progress import Progress
+
+    t0 = time.perf_counter()
+    out = Path(out)
+    store = Path(store) if store is not None else out / "store"
+    progress = progress or Progress()
+    data = data if data is not None else reference.data()
+    search = Search(reference, data, space, out, store, seed, progress)
+    devices = []
+    for hw in hardware:
+        trials = search.run(hw, n_trials)
+        devices.append(device_result(search, hw, trials, single=len(hardware) == 1))
+    result = SearchResult(reference=str(reference.run_dir), seed=seed, n_trials=n_trials,
+                          sampler="optuna NSGAIISampler (constraints_func), one study per device",
+                          devices=tuple(devices), wall_time_s=round(time.perf_counter() - t0, 1))
+    from ..records import write_record
+
+    write_record(out / "search.json", result)
+    atomic_write_text(out / "search.md", markdown(result))
+    return result
+
+
+def device_result(search: Search, hw: Any, trials: list[TrialRecord], single: bool) -> DeviceSearch:
+    chosen = choose(trials)
+    base = DeviceSearch(hardware=hw.name, trials=tuple(trials), front=pareto_front(trials),
+                        chosen=None if chosen is None else chosen.number)
+    if chosen is None:
+        search.progress.info(f"search {hw.name}: no feasible candidate in {len(trials)} trial(s)")
+        return base
+    ddir = search.out / hw.name
+    recipe_bytes = Path(chosen.recipe).read_bytes()
+    atomic_write_bytes(ddir / "chosen-recipe.toml", recipe_bytes)
+    if single:
+        atomic_write_bytes(search.out / "chosen-recipe.toml", recipe_bytes)
+    vdir = Path(chosen.variant_dir)
+    for f in sorted(vdir.iterdir()):
+        if f.is_file() and f.suffix in (".tflite", ".onnx", ".json"):
+            atomic_write_bytes(ddir / "chosen" / f.name, f.read_bytes())
+    text = check_text(assess_file(ddir / "chosen" / Path(chosen.artifact).name, hw,
+                                  cache_dir=search.store / "cache"), hw)
+    atomic_write_text(ddir / "check.txt", text)
+    return base.model_copy(update={"chosen_recipe": str(ddir / "chosen-recipe.toml"), "check": text,
+                                   "comparison": compare_with_control(search, chosen)})
+
+
+def compare_with_control(search: Search, chosen: TrialRecord) -> ControlComparison | None:
+    """The paired UA difference to the float control fine-tuned with the chosen recipe's budget."""
+    from ..compress import load_recipe
+    from ..compress.control import recipe_budget, run_controls
+    from ..compress.variant import load_variant
+    from ..stats import paired_difference
+
+    budget = recipe_budget(load_recipe(chosen.recipe))
+    if budget is None or budget.epochs == 0:
+        return None
+    control = run_controls([budget], search.reference, search.data, search.store / "variants",
+                           search.store / "steps", search.progress)[budget]
+    a = control.accuracy["tflite"].predictions
+    b = load_variant(Path(chosen.variant_dir)).accuracy["tflite"].predictions
+    if a is None or b is None or not a.same_clips(b):
+        return None
+    d = paired_difference(b.labels, a.predicted, b.predicted, b.n_classes, b.speakers)
+    return ControlComparison(control=budget.name, control_ua=float(control.accuracy["tflite"].ua),
+                             ua_difference=d.value, low=d.low, high=d.high, level=d.level,
+                             unit=str(d.unit), significant=bool(d.significant))
+
+
+def markdown(result: SearchResult) -> str:
+    lines = [f"# sercompress search ({result.n_trials} trials per device, seed {result.seed})", "",
+             f"Reference: `{result.reference}`. Sampler: {result.sampler}. Wall time {result.wall_time_s:.0f} s.",
+             "Every figure is measured on the candidate's exported .tflite (`check`'s path).", ""]
+    for d in result.devices:
+        lines += [f"## {d.hardware}", "", f"{sum(t.feasible for t in d.trials)} of {len(d.trials)} trials fit.",
+                  "", "Pareto front (feasible; UA up, latency per utterance down):", "",
+                  "| trial | params | UA | latency/utt. ms | windows | RAM KiB | flash KiB | verdict |",
+                  "|---|---|---|---|---|---|---|---|"]
+        by_number = {t.number: t for t in d.trials}
+        lines += [_row(by_number[n]) for n in d.front] or ["| (none) | | | | | | | |"]
+        if d.chosen is not None:
+            c = by_number[d.chosen]
+            lines += ["", f"Chosen: trial {c.number} (`{d.chosen_recipe}`), UA {c.ua:.3f}."]
+            if d.comparison is not None:
+                k = d.comparison
+                lines.append(f"Paired difference to the same-budget float control ({k.control}, UA "
+                             f"{k.control_ua:.3f}): {k.ua_difference:+.3f} [{k.low:+.3f}, {k.high:+.3f}] "
+                             f"({k.level:.0%}, resampling {k.unit}){' significant' if k.significant else ''}.")
+            lines += ["", "```", (d.check or "").rstrip(), "```"]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _row(t: TrialRecord) -> str:
+    params = ", ".join(f"{k}={v}" for k, v in t.params.items())
+    lat = "-" if t.latency_per_utterance_ms is None else f"{t.latency_per_utterance_ms:.4g}"
+    kib = (lambda b: "-" if b is None else f"{b / 1024:.0f}")
+    return (f"| {t.number} | {params} | {t.ua:.3f} | {lat} | {t.windows_per_clip} | {kib(t.ram_bytes)} | "
+            f"{kib(t.flash_bytes)} | {t.verdict} |")

@@ -1,0 +1,142 @@
+"""The search space of ``sercompress search`` and how one point of it becomes a recipe file.
+
+Each dimension is there for what it does on the device (measured in
+``compress/README.md`` / ``bench/channels.py``):
+
+* ``keep`` per channel group (``prune_channels``, fine-tuned from the reference):
+  the three first-layer paths (``path1-3``) write the widest activations, so
+  their kept fraction sets the TensorFlow Lite Micro **arena** (RAM); the LFLB
+  blocks hold most weights and MACs (``lflb1`` dominates the MACs), so their
+  fraction sets **flash** and **latency**. Removing whole channels shrinks all
+  three on every runtime (unstructured sparsity shrinks none on TFLite Micro).
+* ``window_seconds`` (``window``): Light-SERNet is fully convolutional, so the
+  deployed input can be shorter than the clip; the arena scales with the
+  window's frames, while a clip is classified from several windows with their
+  scores pooled (latency per utterance = per-window latency x windows per clip).
+* ``hop_fraction``: hop = window x fraction. 1.0 means non-overlapping windows
+  (fewest inferences per utterance); 0.5 overlaps them (more evidence, twice
+  the latency per utterance). It does not change RAM or flash.
+* ``precision`` (``ptq``): int8 everywhere, or int16 activations with int8
+  weights (``int16x8``) where the device's runtime executes int16 activations:
+  twice the activation bytes (arena) and a slower kernel, for less
+  quantisation error. Offered only on devices whose profile lists int16.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field, field_validator
+
+from ..storage import content_hash
+from ..tomlconfig import FrozenModel, load_toml_model
+
+#: Light-SERNet's channel groups: the first-layer paths (arena) and the LFLB blocks (MACs, flash)
+DEFAULT_GROUPS: dict[str, tuple[str, ...]] = {
+    "paths": ("path1", "path2", "path3"),
+    "lflb": ("lflb1", "lflb2", "lflb3", "lflb4"),
+}
+
+
+class SearchSpace(FrozenModel):
+    """What ``--config FILE`` may set; the defaults are the space of issue 15."""
+
+    groups: dict[str, tuple[str, ...]] = Field(default_factory=lambda: dict(DEFAULT_GROUPS))
+    keep: tuple[float, ...] = (0.25, 0.375, 0.5, 0.75, 1.0)
+    window_seconds: tuple[float, ...] = (1.0, 1.5, 2.0, 3.0)
+    hop_fraction: tuple[float, ...] = (0.5, 1.0)
+    precision: tuple[str, ...] = ("int8", "int16x8")
+    channel_multiple: int = Field(4, ge=1, le=64)
+    finetune_epochs: int = Field(6, ge=1, le=200)
+    learning_rate: float = Field(1e-3, gt=0, le=1)
+    batch_size: int | None = Field(None, ge=1, le=4096)
+    #: recipes' [parity] quantized_min_agreement (None: the recipe default)
+    quantized_min_agreement: float | None = Field(None, ge=0, le=1)
+
+    @field_validator("keep")
+    @classmethod
+    def _keep(cls, v: tuple[float, ...]) -> tuple[float, ...]:
+        if not v or any(not 0 < k <= 1 for k in v):
+            raise ValueError("keep ratios must be a non-empty list of numbers in (0, 1]")
+        return v
+
+    @field_validator("window_seconds", "hop_fraction")
+    @classmethod
+    def _positive(cls, v: tuple[float, ...]) -> tuple[float, ...]:
+        if not v or any(not 0 < s <= 60 for s in v):
+            raise ValueError("must be a non-empty list of numbers in (0, 60]")
+        return v
+
+    @field_validator("precision")
+    @classmethod
+    def _precision(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        if not v or any(p not in ("int8", "int16x8") for p in v):
+            raise ValueError("precision must list 'int8' and/or 'int16x8'")
+        return v
+
+    @field_validator("groups")
+    @classmethod
+    def _groups(cls, v: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        if not v or any(not blocks for blocks in v.values()):
+            raise ValueError("groups must name at least one group, each with at least one block")
+        return v
+
+    def precisions_for(self, hw: Any) -> tuple[str, ...]:
+        """int16x8 only where the device executes int16 activations (else every such trial misfits)."""
+        dtypes = tuple(getattr(hw, "activation_dtypes", ()) or ())
+        return tuple(p for p in self.precision if p == "int8" or "int16" in dtypes) or ("int8",)
+
+    def windows_for(self, clip_seconds: float | None) -> tuple[float, ...]:
+        """The windows no longer than the clips (a longer one is refused by the window step)."""
+        if clip_seconds is None:
+            return self.window_seconds
+        return tuple(s for s in self.window_seconds if s <= clip_seconds + 1e-9) or (clip_seconds,)
+
+
+def load_space(path: str | None) -> SearchSpace:
+    return SearchSpace() if path is None else load_toml_model(path, SearchSpace)
+
+
+def suggest(trial: Any, space: SearchSpace, hw: Any, clip_seconds: float | None) -> dict[str, Any]:
+    """One point of the space, drawn by the Optuna ``trial`` (categorical dimensions)."""
+    params: dict[str, Any] = {f"keep_{g}": trial.suggest_categorical(f"keep_{g}", list(space.keep))
+                              for g in space.groups}
+    params["window_seconds"] = trial.suggest_categorical("window_seconds", list(space.windows_for(clip_seconds)))
+    params["hop_fraction"] = trial.suggest_categorical("hop_fraction", list(space.hop_fraction))
+    params["precision"] = trial.suggest_categorical("precision", list(space.precisions_for(hw)))
+    return params
+
+
+def recipe_text(params: dict[str, Any], space: SearchSpace, clip_seconds: float | None) -> tuple[str, str]:
+    """The recipe (name, TOML text) of one point; equal points give byte-identical files.
+
+    A window as long as the clip has one inference per clip whatever the hop, so
+    its hop is normalised to the window (the same variant, not two).
+    """
+    seconds = float(params["window_seconds"])
+    hop = seconds if clip_seconds is not None and seconds >= clip_seconds - 1e-9 \
+        else round(seconds * float(params["hop_fraction"]), 6)
+    keep = {b: float(params[f"keep_{g}"]) for g, blocks in space.groups.items() for b in blocks}
+    precision = params["precision"]
+    ft = f"epochs = {space.finetune_epochs}, learning_rate = {space.learning_rate!r}"
+    if space.batch_size is not None:
+        ft += f", batch_size = {space.batch_size}"
+    body = [
+        "[[steps]]", 'type = "prune_channels"',
+        "keep = { " + ", ".join(f"{b} = {k!r}" for b, k in keep.items()) + " }",
+        'criterion = "bn_gamma"', f"channel_multiple = {space.channel_multiple}", f"finetune = {{ {ft} }}", "",
+        "[[steps]]", 'type = "window"', f"seconds = {seconds!r}", f"hop_seconds = {hop!r}", "",
+        "[[steps]]", 'type = "ptq"', f'mode = "{precision}"',
+        *(["int8_io = true"] if precision == "int8" else []), ""]
+    name = "search-" + content_hash("search-recipe", body)[:12]
+    head = ["# Written by `sercompress search`; reproduce with `sercompress compress --recipe THIS_FILE`.",
+            "schema_version = 1", f'name = "{name}"',
+            (f'description = "search candidate: channels {_keep_text(params, space)}, {seconds:g} s window, '
+             f'hop {hop:g} s, {precision}"'), ""]
+    if space.quantized_min_agreement is not None:
+        head += ["[parity]", f"quantized_min_agreement = {space.quantized_min_agreement!r}", ""]
+    return name, "\n".join(head + body)
+
+
+def _keep_text(params: dict[str, Any], space: SearchSpace) -> str:
+    return " ".join(f"{g}={params[f'keep_{g}']:g}" for g in space.groups)

@@ -1,0 +1,144 @@
+"""One Optuna study per device: NSGA-II over the search space, constrained by the device's budgets.
+
+Why one study per device (not the max over devices): each device has its own
+feasible region and its own latency, so one front per device is what an
+engineer reads; the candidates are content-addressed variants in the shared
+store, so a recipe already trained for one device is reused, not retrained,
+when another device's study draws it.
+
+Resuming: the study lives in ``OUT/study.journal`` (Optuna's journal storage,
+append-only, safe against a kill). A re-run counts the finished trials and
+only asks for the missing ones; a trial killed while running is marked failed
+and drawn again, and its recipe's variant (or its step checkpoint) is found in
+the store. The sampler is seeded; after a resume its draws are not those of an
+uninterrupted run (Optuna does not store the sampler's state), but no finished
+trial is recomputed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..errors import ArtifactError
+from ..storage import atomic_write_text
+from .constraints import assess_file, constraint_values
+from .record import CONSTRAINTS, TrialRecord
+from .space import SearchSpace, recipe_text, suggest
+
+DIRECTIONS = ("maximize", "minimize")
+RECORD_ATTR = "record"
+
+
+class Search:
+    """Everything a trial needs: the reference, its data, the store and the output directory."""
+
+    def __init__(self, reference: Any, data: Any, space: SearchSpace, out: Path, store: Path,
+                 seed: int, progress: Any) -> None:
+        from ..compress.window import feature_config_of
+
+        self.reference, self.data, self.space = reference, data, space
+        self.out, self.store, self.seed, self.progress = Path(out), Path(store), seed, progress
+        fc = feature_config_of(reference, data)
+        self.clip_seconds = float(fc.duration_s) if fc is not None else None
+
+    def storage(self) -> Any:
+        from optuna.storages import JournalStorage
+        from optuna.storages.journal import JournalFileBackend
+
+        self.out.mkdir(parents=True, exist_ok=True)
+        return JournalStorage(JournalFileBackend(str(self.out / "study.journal")))
+
+    def run(self, hw: Any, n_trials: int) -> list[TrialRecord]:
+        """Run (or resume) the study of ``hw`` up to ``n_trials`` finished trials; their records."""
+        import optuna
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        # constraints via Trial.set_constraint (Optuna 5 deprecates constraints_func): NSGA-II ranks
+        # by constrained domination -- a feasible trial beats any infeasible one, and infeasible ones
+        # by their summed violation
+        sampler = optuna.samplers.NSGAIISampler(seed=self.seed, population_size=population(n_trials))
+        study = optuna.create_study(study_name=f"search-{hw.name}-seed{self.seed}", storage=self.storage(),
+                                    sampler=sampler, directions=list(DIRECTIONS), load_if_exists=True)
+        _fail_stale(study)
+        missing = n_trials - len(_finished(study))
+        if missing > 0:
+            self.progress.info(f"search {hw.name}: {len(_finished(study))} trial(s) finished, {missing} to run")
+            study.optimize(lambda t: self.objective(t, hw), n_trials=missing, catch=(ArtifactError,))
+        else:
+            self.progress.info(f"search {hw.name}: all {n_trials} trial(s) already finished")
+        return [TrialRecord.model_validate(t.user_attrs[RECORD_ATTR]) for t in _finished(study)][:n_trials]
+
+    def objective(self, trial: Any, hw: Any) -> tuple[float, float]:
+        from ..compress import run_recipe
+
+        params = suggest(trial, self.space, hw, self.clip_seconds)
+        name, text = recipe_text(params, self.space, self.clip_seconds)
+        path = self.out / "trials" / f"{name}.toml"
+        if not path.is_file():
+            atomic_write_text(path, text)
+        result = run_recipe(path, self.reference, self.store / "variants", data=self.data,
+                            progress=self.progress, steps_dir=self.store / "steps")
+        artifact = result.directory / result.artifacts["tflite"]
+        device = assess_file(artifact, hw, cache_dir=self.store / "cache")
+        record = trial_record(trial.number, params, path, result, artifact, device)
+        trial.set_user_attr(RECORD_ATTR, record.model_dump(mode="json"))
+        for name in CONSTRAINTS:
+            trial.set_constraint(name, record.constraints[name])
+        latency = record.latency_per_utterance_ms
+        return record.ua, (latency if latency is not None else float("inf"))
+
+
+def trial_record(number: int, params: dict, recipe: Path, result: Any, artifact: Path, device: Any) -> TrialRecord:
+    windows = result.stream.windows_per_clip if result.stream else 1
+    constraints = constraint_values(device)
+    ms = device.latency_ms
+    return TrialRecord(
+        number=number, params=params, recipe=str(recipe), variant_dir=str(result.directory),
+        artifact=str(artifact), artifact_sha256=result.artifact_sha256["tflite"],
+        ua=float(result.accuracy["tflite"].ua), windows_per_clip=windows, latency_ms=ms,
+        latency_high_ms=device.latency_high_ms,
+        latency_per_utterance_ms=None if ms is None else ms * windows,
+        flash_bytes=device.flash_bytes, ram_bytes=device.ram_bytes, verdict=device.verdict,
+        constraints=constraints, feasible=all(v <= 0 for v in constraints.values()))
+
+
+def population(n_trials: int) -> int:
+    """NSGA-II's generation size: the first generation is drawn at random, so keep it a fraction
+    of the budget (half, between 2 and 50) to leave room for selection and crossover."""
+    return max(2, min(50, n_trials // 2))
+
+
+def _finished(study: Any) -> list[Any]:
+    from optuna.trial import TrialState
+
+    return [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+            if RECORD_ATTR in t.user_attrs]
+
+
+def _fail_stale(study: Any) -> None:
+    """Trials left RUNNING by a killed search: failed, so they are drawn again (the store keeps their work)."""
+    from optuna.trial import TrialState
+
+    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        study._storage.set_trial_state_values(t._trial_id, TrialState.FAIL)  # no public API for this
+
+
+def pareto_front(trials: list[TrialRecord]) -> tuple[int, ...]:
+    """Feasible trials no other feasible trial beats on both UA (higher) and latency per utterance (lower)."""
+    ok = [t for t in trials if t.feasible and t.latency_per_utterance_ms is not None]
+
+    def dominated(t: TrialRecord) -> bool:
+        return any(o.ua >= t.ua and o.latency_per_utterance_ms <= t.latency_per_utterance_ms
+                   and (o.ua > t.ua or o.latency_per_utterance_ms < t.latency_per_utterance_ms) for o in ok)
+
+    return tuple(sorted(t.number for t in ok if not dominated(t)))
+
+
+def choose(trials: list[TrialRecord]) -> TrialRecord | None:
+    """The most accurate feasible trial; a tie goes to the lower latency per utterance."""
+    ok = [t for t in trials if t.feasible]
+    if not ok:
+        return None
+    return min(ok, key=lambda t: (-t.ua, t.latency_per_utterance_ms if t.latency_per_utterance_ms is not None
+                                  else float("inf"), t.number))

@@ -1,0 +1,158 @@
+"""`sercompress search`: a tiny real search (Optuna NSGA-II, real fine-tuning, exported int8 files,
+the TFLite Micro arena), resumed without new work, the chosen recipe reproduced; the CLI's exit-2 paths."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from sercompress.cli import main
+from sercompress.features import FeatureConfig
+from sercompress.progress import Progress
+
+from .compress.conftest import FakeReference, tiny_data, tiny_model
+
+#: 16 frames of 8 bins per clip, as the conftest model takes
+TINY_FC = FeatureConfig(duration_s=0.256, frame_length=256, frame_step=256, fft_length=256, n_mfcc=8)
+TINY_SPACE = """groups = { c1 = ["conv1"], c2 = ["conv2"] }
+keep = [0.5, 1.0]
+window_seconds = [0.128, 0.256]
+hop_fraction = [0.5, 1.0]
+precision = ["int8"]
+finetune_epochs = 1
+batch_size = 16
+quantized_min_agreement = 0.5
+"""
+
+
+# --------------------------------------------------------------------------- the CLI's refusals (no TF)
+
+def run_cli(capsys, *argv):
+    code = main(["search", *argv])
+    return code, capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("argv", "words"), [
+    (["--hw", "no-such-device"], "unknown hardware profile 'no-such-device'"),
+    (["--hw", "nrf52840", "--trials", "0"], "'--trials': must be in 1..1000, got 0"),
+    (["--hw", "nrf52840", "--trials", "1001"], "must be in 1..1000"),
+])
+def test_bad_arguments_are_one_line_and_exit_2(capsys, tmp_path, argv, words):
+    code, err = run_cli(capsys, *argv, "--from", str(tmp_path), "--out", str(tmp_path / "out"))
+    assert code == 2 and words in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_directory_that_is_not_a_reference_is_exit_2(capsys, tmp_path):
+    code, err = run_cli(capsys, "--hw", "nrf52840", "--from", str(tmp_path), "--out", str(tmp_path / "out"))
+    assert code == 2 and "reference" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_bad_space_file_is_exit_2_naming_it(capsys, tmp_path):
+    bad = tmp_path / "space.toml"
+    bad.write_text("keep = [0.0, 1.5]\n")
+    code, err = run_cli(capsys, "--hw", "nrf52840", "--config", str(bad), "--from", str(tmp_path),
+                        "--out", str(tmp_path / "out"))
+    assert code == 2 and str(bad) in err and "keep" in err
+
+
+def test_recipes_are_valid_and_a_whole_clip_window_ignores_the_hop(tmp_path):
+    from sercompress.compress import load_recipe
+    from sercompress.search.space import SearchSpace, recipe_text
+
+    space = SearchSpace()
+    params = {"keep_paths": 0.25, "keep_lflb": 0.5, "window_seconds": 1.0, "hop_fraction": 0.5,
+              "precision": "int8"}
+    name, text = recipe_text(params, space, 3.0)
+    (tmp_path / "r.toml").write_text(text)
+    r = load_recipe(tmp_path / "r.toml")
+    assert r.name == name and r.window.seconds == 1.0 and r.window.hop_seconds == 0.5
+    assert r.steps[0].keep == {"path1": 0.25, "path2": 0.25, "path3": 0.25, "lflb1": 0.5, "lflb2": 0.5,
+                               "lflb3": 0.5, "lflb4": 0.5}
+    whole = [recipe_text({**params, "window_seconds": 3.0, "hop_fraction": h}, space, 3.0) for h in (0.5, 1.0)]
+    assert whole[0] == whole[1]  # one variant, not two
+    assert recipe_text({**params, "precision": "int16x8"}, space, 3.0)[0] != name
+
+
+# --------------------------------------------------------------------------- a tiny real search
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    from sercompress.tf_env import keras
+    from sercompress.train import weights_sha256
+
+    data = tiny_data()
+    model = tiny_model()
+    model.compile(optimizer=keras().optimizers.Adam(1e-2), loss="sparse_categorical_crossentropy")
+    model.fit(data.train.x, data.train.y, batch_size=16, epochs=8, verbose=0)
+    windowed = SimpleNamespace(**vars(data), feature_config=TINY_FC)
+    ref = FakeReference(tmp_path_factory.mktemp("ref"), model.get_weights(), weights_sha256(model), windowed)
+    space_file = tmp_path_factory.mktemp("space") / "space.toml"
+    space_file.write_text(TINY_SPACE)
+    return ref, space_file
+
+
+def files_in(root: Path) -> set[str]:
+    return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and p.name != ".lock"}
+
+
+@pytest.mark.slow
+def test_tiny_search_measures_chooses_resumes_and_reproduces(tiny, tmp_path, capsys):
+    import optuna
+
+    from sercompress.compress import run_recipe
+    from sercompress.profile.hardware import get_hw_profile
+    from sercompress.search import load_space, run_search
+    from sercompress.search.constraints import assess_file
+    from sercompress.storage import sha256_file
+
+    reference, space_file = tiny
+    space = load_space(str(space_file))
+    hw = get_hw_profile("nrf52840")
+    tight = hw.model_copy(update={"name": "tight", "ram_bytes": hw.runtime_ram_bytes + 1024})
+    out, store = tmp_path / "out", tmp_path / "store"
+    result = run_search(reference, [hw, tight], space, out, store=store, n_trials=3, seed=1,
+                        progress=Progress(stream=io.StringIO()))
+
+    nrf, small = result.devices
+    assert len(nrf.trials) == 3 and len(small.trials) == 3
+    for t in nrf.trials:  # the constraints are check's figures on the exported file
+        device = assess_file(t.artifact, hw)
+        assert t.verdict == device.verdict and t.ram_bytes == device.ram_bytes
+        assert t.constraints["ram"] == pytest.approx(device.ram_bytes / hw.ram_bytes - 1.0)
+        assert t.feasible == (device.verdict == "FITS")
+        assert Path(t.recipe).is_file() and t.recipe.startswith(str(out / "trials"))
+    assert all(t.feasible for t in nrf.trials)  # a tiny model fits 256 KB
+    assert not any(t.feasible for t in small.trials) and all(t.constraints["ram"] > 0 for t in small.trials)
+    assert small.chosen is None and small.front == ()
+    chosen = next(t for t in nrf.trials if t.number == nrf.chosen)
+    assert chosen.ua == max(t.ua for t in nrf.trials) and nrf.chosen in nrf.front
+    assert "nrf52840: FITS" in nrf.check and (out / "nrf52840" / "check.txt").read_text() == nrf.check
+    chosen_file = out / "nrf52840" / "chosen" / Path(chosen.artifact).name
+    capsys.readouterr()
+    assert main(["check", "--hw", "nrf52840", str(chosen_file)]) == 0
+    assert capsys.readouterr().out == nrf.check  # exactly what `check` prints
+    journal = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(out / "study.journal")))
+    stored = optuna.load_study(study_name="search-tight-seed1", storage=journal).trials
+    assert all(t.constraints["ram"] > 0 for t in stored)  # what NSGA-II ranks by
+    k = nrf.comparison
+    assert k is not None and k.low <= k.ua_difference <= k.high and k.control.startswith("float32@1ep")
+    assert (out / "search.json").is_file() and "## nrf52840" in (out / "search.md").read_text()
+    assert chosen_file.read_bytes() == Path(chosen.artifact).read_bytes()
+
+    # a re-run with the same seed and --trials: the journal has every trial; nothing is computed
+    before = files_in(store)
+    log = io.StringIO()
+    again = run_search(reference, [hw, tight], space, out, store=store, n_trials=3, seed=1,
+                       progress=Progress(stream=log))
+    assert files_in(store) == before
+    assert "all 3 trial(s) already finished" in log.getvalue() and "fine-tuning" not in log.getvalue()
+    assert [t.artifact_sha256 for t in again.devices[0].trials] == [t.artifact_sha256 for t in nrf.trials]
+
+    # the written recipe reproduces the chosen file from scratch (a fresh store: retrained)
+    fresh = run_recipe(out / "nrf52840" / "chosen-recipe.toml", reference, tmp_path / "fresh",
+                       data=reference.data(), progress=Progress(stream=io.StringIO()))
+    assert sha256_file(fresh.path("tflite")) == chosen.artifact_sha256
