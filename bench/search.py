@@ -1,0 +1,82 @@
+"""Benchmark: `sercompress search` on a finished reference (issue 15's "done means").
+
+For each ``--hw`` device, runs (or resumes) the search in ``--out`` with the store in
+``--store`` and prints the trials (params, UA of the exported file, latency per
+utterance, RAM, flash, verdict), the wall time, the Pareto front, the chosen variant's
+`check` verdict and its UA with the paired difference to the same-budget float
+control, and the smallest-RAM feasible trial whose UA is within 1 point of that
+control (point estimates; the paired interval is the chosen variant's only).
+
+    python bench/search.py --run-dir RUN --out DIR [--store DIR] [--hw nrf52840 ...]
+                           [--trials 8] [--epochs 6] [--seed 0]
+
+Re-running the same command resumes: finished trials are read from the study journal,
+and their variants from the store. Wall times depend on the machine's load; the figures
+(measured on the files) do not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--run-dir", required=True, help="finished reference run directory (read only)")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--store", default=None)
+    ap.add_argument("--hw", action="append", default=None, help="device (repeatable; default nrf52840)")
+    ap.add_argument("--trials", type=int, default=8)
+    ap.add_argument("--epochs", type=int, default=6, help="fine-tuning epochs of every candidate")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+
+    from sercompress.profile.hardware import get_hw_profile
+    from sercompress.search import SearchSpace, run_search
+    from sercompress.train import load_reference
+
+    reference = load_reference(args.run_dir)
+    space = SearchSpace(finetune_epochs=args.epochs)
+    for name in args.hw or ["nrf52840"]:
+        t0 = time.perf_counter()
+        result = run_search(reference, [get_hw_profile(name)], space, f"{args.out}/{name}",
+                            store=args.store or f"{args.out}/store", n_trials=args.trials, seed=args.seed)
+        report(result.devices[0], time.perf_counter() - t0, reference.metrics.ua)
+
+
+def report(d, wall_s: float, reference_ua: float) -> None:
+    print(f"\n== {d.hardware}: {len(d.trials)} trials, {sum(t.feasible for t in d.trials)} fit, "
+          f"wall {wall_s:.0f} s (shared machine; includes resumed work); reference Keras UA {reference_ua:.3f}")
+    print(f"{'#':>3} {'paths':>6} {'lflb':>6} {'win s':>6} {'hop':>4} {'prec':>8} {'UA':>6} "
+          f"{'ms/utt':>9} {'RAM KiB':>8} {'flash KiB':>9}  verdict")
+    for t in d.trials:
+        p = t.params
+        lat = "-" if t.latency_per_utterance_ms is None else f"{t.latency_per_utterance_ms:.0f}"
+        kib = (lambda b: "-" if b is None else f"{b / 1024:.0f}")
+        mark = "*" if t.number in d.front else " "
+        print(f"{t.number:>3}{mark}{p.get('keep_paths', '-'):>6} {p.get('keep_lflb', '-'):>6} "
+              f"{p['window_seconds']:>6} {p['hop_fraction']:>4} {p['precision']:>8} {t.ua:>6.3f} {lat:>9} "
+              f"{kib(t.ram_bytes):>8} {kib(t.flash_bytes):>9}  {t.verdict}")
+    print(f"front (*): {list(d.front)}")
+    if d.chosen is None:
+        print("chosen: none fits")
+        return
+    c = next(t for t in d.trials if t.number == d.chosen)
+    print(f"chosen: trial {c.number}, UA {c.ua:.3f}, recipe {d.chosen_recipe}")
+    print(d.check.rstrip())
+    k = d.comparison
+    if k is not None:
+        print(f"vs same-budget float control {k.control} (UA {k.control_ua:.3f}): {k.ua_difference:+.3f} "
+              f"[{k.low:+.3f}, {k.high:+.3f}] ({k.level:.0%}, {k.unit}){' significant' if k.significant else ''}")
+        near = [t for t in d.trials if t.feasible and t.ua >= k.control_ua - 0.01 and t.ram_bytes is not None]
+        if near:
+            s = min(near, key=lambda t: t.ram_bytes)
+            print(f"smallest-RAM feasible trial within 1 point of the control (point estimate): "
+                  f"trial {s.number}, RAM {s.ram_bytes / 1024:.0f} KiB, UA {s.ua:.3f}")
+        else:
+            print("no feasible trial within 1 point of the control's UA")
+
+
+if __name__ == "__main__":
+    main()
