@@ -156,3 +156,21 @@ def test_tiny_search_measures_chooses_resumes_and_reproduces(tiny, tmp_path, cap
     fresh = run_recipe(out / "nrf52840" / "chosen-recipe.toml", reference, tmp_path / "fresh",
                        data=reference.data(), progress=Progress(stream=io.StringIO()))
     assert sha256_file(fresh.path("tflite")) == chosen.artifact_sha256
+
+
+def test_a_trial_left_running_by_a_kill_is_failed_and_not_counted(tmp_path):
+    import optuna
+    from optuna.trial import TrialState
+
+    from sercompress.search.study import RECORD_ATTR, _fail_stale, _finished
+
+    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(tmp_path / "j")))
+    study = optuna.create_study(study_name="s", storage=storage, directions=["maximize", "minimize"])
+    done = study.ask()
+    done.set_user_attr(RECORD_ATTR, {})
+    study.tell(done, (0.5, 1.0))
+    study.ask()  # the process dies here: the trial stays RUNNING in the journal
+    again = optuna.load_study(study_name="s", storage=storage)
+    _fail_stale(again)
+    assert [t.state for t in again.trials] == [TrialState.COMPLETE, TrialState.FAIL]
+    assert len(_finished(again)) == 1
