@@ -27,6 +27,8 @@ from .record import CONSTRAINTS, TrialRecord
 from .space import SearchSpace, recipe_text, suggest
 
 DIRECTIONS = ("maximize", "minimize")
+#: draws allowed per wanted trial before giving up (the space may hold fewer distinct points)
+MAX_DRAWS_PER_TRIAL = 10
 RECORD_ATTR = "record"
 
 
@@ -61,19 +63,35 @@ class Search:
         study = optuna.create_study(study_name=f"search-{hw.name}-seed{self.seed}", storage=self.storage(),
                                     sampler=sampler, directions=list(DIRECTIONS), load_if_exists=True)
         _fail_stale(study)
-        missing = n_trials - len(_finished(study))
-        if missing > 0:
-            self.progress.info(f"search {hw.name}: {len(_finished(study))} trial(s) finished, {missing} to run")
-            study.optimize(lambda t: self.objective(t, hw), n_trials=missing, catch=(ArtifactError,))
-        else:
+        finished = _finished(study)
+        if len(finished) >= n_trials:
             self.progress.info(f"search {hw.name}: all {n_trials} trial(s) already finished")
+        else:
+            self.progress.info(f"search {hw.name}: {len(finished)} trial(s) finished, "
+                               f"{n_trials - len(finished)} to run")
+        seen = {Path(t.user_attrs[RECORD_ATTR]["recipe"]).stem: t.number for t in finished}
+        draws = 0
+        while len(_finished(study)) < n_trials and draws < MAX_DRAWS_PER_TRIAL * n_trials:
+            draws += 1
+            study.optimize(lambda t: self.objective(t, hw, seen), n_trials=1, catch=(ArtifactError,))
         return [TrialRecord.model_validate(t.user_attrs[RECORD_ATTR]) for t in _finished(study)][:n_trials]
 
-    def objective(self, trial: Any, hw: Any) -> tuple[float, float]:
+    def objective(self, trial: Any, hw: Any, seen: dict[str, int]) -> tuple[float, float]:
+        """Train (or reuse), export and check one candidate; a candidate drawn before is pruned.
+
+        NSGA-II on a small categorical space redraws finished points often; counting those
+        as trials would spend the budget on nothing new, so they are pruned (not counted)
+        and another point is drawn, up to ``MAX_DRAWS_PER_TRIAL`` draws per trial.
+        """
+        import optuna
+
         from ..compress import run_recipe
 
         params = suggest(trial, self.space, hw, self.clip_seconds)
         name, text = recipe_text(params, self.space, self.clip_seconds)
+        if name in seen:
+            raise optuna.TrialPruned(f"the candidate of trial {seen[name]}")
+        seen[name] = trial.number
         path = self.out / "trials" / f"{name}.toml"
         if not path.is_file():
             atomic_write_text(path, text)
