@@ -42,6 +42,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--tasks", type=int, default=50, help="no-op tasks for the pure scheduling overhead")
     args = ap.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # an executor's figures survive stopping the next one (Ctrl-C)
 
     config = load_run_config(args.config)
     folds = "all" if args.folds == "all" else tuple(int(f) for f in args.folds.split(","))
