@@ -81,7 +81,7 @@ def run(config: RunConfig, out_dir: str | Path, *, progress: Progress | None = N
                 for line in data.summary_lines():
                     progress.info(line)
             if executor is not None:
-                _compute_ahead(config, recipes, baselines, store, executor, progress)
+                _compute_ahead(config, recipes, baselines, store, executor, progress, workers_alive)
         with progress.stage("reference", f"{config.train.epochs} epochs"):
             reference = _reference(config.data, config.train, REFERENCE_MODEL, {}, store, out / "reference",
                                    progress)
@@ -125,13 +125,15 @@ def _started_workers(workers: int, stack: contextlib.ExitStack) -> Any:
 
 
 def _compute_ahead(config: RunConfig, recipes: list[Path], baselines: list[Path], store: Path, executor: Any,
-                   progress: Progress) -> None:
-    """Every work unit computed into the store by the workers first (``parallel``)."""
+                   progress: Progress, workers_alive: contextlib.ExitStack) -> None:
+    """Every work unit computed into the store by the workers first (``parallel``); the workers
+    stopped (and reaped) inside the stage, so that their CPU seconds count in it."""
     from .parallel import compute_ahead, plan
 
     units = plan(config, recipes, baselines)
     with progress.stage("work units", f"{len(units)} units on {executor.slots} worker processes"):
         compute_ahead(units, store, executor, progress)
+        workers_alive.close()
 
 
 def claim_directory(out: Path, wanted: dict[str, Any], record_name: str, what: str) -> None:
