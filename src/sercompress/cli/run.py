@@ -22,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="directory of finished work (references, step checkpoints, variants, assessments) "
                         "shared by every run directory (default: $SERCOMPRESS_STORE or "
                         "~/.cache/sercompress/store)")
-    p.add_argument("--workers", type=_worker_count, default=None, metavar="N",
+    p.add_argument("--workers", type=worker_count_arg, default=None, metavar="N",
                    help="worker processes computing the training and export work units in parallel "
                         "(default: one per CPU core; 1: one unit after another in this process)")
     p.add_argument("--quiet", action="store_true", help="print errors only")
@@ -54,7 +54,7 @@ def with_data_options(config: Any, args: argparse.Namespace) -> Any:
     return config.model_copy(update={"data": data})
 
 
-def _worker_count(text: str) -> int:
+def worker_count_arg(text: str) -> int:
     try:
         n = int(text)
     except ValueError:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .run import _worker_count, add_data_options, with_data_options
+from .run import add_data_options, with_data_options, worker_count_arg
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "(pip install 'sercompress[ray]')")
     p.add_argument("--address", default=None, metavar="A",
                    help="Ray cluster to join ('auto', or ray://host:port); default: start a local Ray instance")
-    p.add_argument("--workers", type=_worker_count, default=None, metavar="N",
+    p.add_argument("--workers", type=worker_count_arg, default=None, metavar="N",
                    help="concurrent work units (default: one per CPU core)")
     p.add_argument("--store", default=None,
                    help="directory of finished work shared by every run (default: $SERCOMPRESS_STORE or "
