@@ -3,9 +3,10 @@
 For each ``--hw`` device, runs (or resumes) the search in ``--out`` with the store in
 ``--store`` and prints the trials (params, UA of the exported file, latency per
 utterance, RAM, flash, verdict), the wall time, the Pareto front, the chosen variant's
-`check` verdict and its UA with the paired difference to the same-budget float
-control, and the smallest-RAM feasible trial whose UA is within 1 point of that
-control (point estimates; the paired interval is the chosen variant's only).
+`check` verdict and its test UA with the paired difference to the same-budget float
+control, and the smallest-RAM feasible trial whose test UA is within 1 point of that
+control (point estimates; the paired interval is the chosen variant's only). The
+study ranks and chooses by validation UA; test UA is printed, never ranked by.
 
     python bench/search.py --run-dir RUN --out DIR [--store DIR] [--hw nrf52840 ...]
                            [--trials 8] [--epochs 6] [--seed 0]
@@ -48,7 +49,7 @@ def main() -> None:
 def report(d, wall_s: float, reference_ua: float) -> None:
     print(f"\n== {d.hardware}: {len(d.trials)} trials, {sum(t.feasible for t in d.trials)} fit, "
           f"wall {wall_s:.0f} s (shared machine; includes resumed work); reference Keras UA {reference_ua:.3f}")
-    print(f"{'#':>3} {'paths':>6} {'lflb':>6} {'win s':>6} {'hop':>4} {'prec':>8} {'UA':>6} "
+    print(f"{'#':>3} {'paths':>6} {'lflb':>6} {'win s':>6} {'hop':>4} {'prec':>8} {'valUA':>6} {'testUA':>6} "
           f"{'ms/utt':>9} {'RAM KiB':>8} {'flash KiB':>9}  verdict")
     for t in d.trials:
         p = t.params
@@ -56,24 +57,26 @@ def report(d, wall_s: float, reference_ua: float) -> None:
         kib = (lambda b: "-" if b is None else f"{b / 1024:.0f}")
         mark = "*" if t.number in d.front else " "
         print(f"{t.number:>3}{mark}{p.get('keep_paths', '-'):>6} {p.get('keep_lflb', '-'):>6} "
-              f"{p['window_seconds']:>6} {p['hop_fraction']:>4} {p['precision']:>8} {t.ua:>6.3f} {lat:>9} "
+              f"{p['window_seconds']:>6} {p['hop_fraction']:>4} {p['precision']:>8} {t.val_ua:>6.3f} {t.test_ua:>6.3f} {lat:>9} "
               f"{kib(t.ram_bytes):>8} {kib(t.flash_bytes):>9}  {t.verdict}")
     print(f"front (*): {list(d.front)}")
     if d.chosen is None:
         print("chosen: none fits")
         return
     c = next(t for t in d.trials if t.number == d.chosen)
-    print(f"chosen: trial {c.number}, UA {c.ua:.3f}, recipe {d.chosen_recipe}")
+    print(f"chosen: trial {c.number}, validation UA {c.val_ua:.3f}, test UA {c.test_ua:.3f}, "
+          f"recipe {d.chosen_recipe}")
+    print(f"$ {d.check_command}")
     print(d.check.rstrip())
     k = d.comparison
     if k is not None:
         print(f"vs same-budget float control {k.control} (UA {k.control_ua:.3f}): {k.ua_difference:+.3f} "
               f"[{k.low:+.3f}, {k.high:+.3f}] ({k.level:.0%}, {k.unit}){' significant' if k.significant else ''}")
-        near = [t for t in d.trials if t.feasible and t.ua >= k.control_ua - 0.01 and t.ram_bytes is not None]
+        near = [t for t in d.trials if t.feasible and t.test_ua >= k.control_ua - 0.01 and t.ram_bytes is not None]
         if near:
             s = min(near, key=lambda t: t.ram_bytes)
             print(f"smallest-RAM feasible trial within 1 point of the control (point estimate): "
-                  f"trial {s.number}, RAM {s.ram_bytes / 1024:.0f} KiB, UA {s.ua:.3f}")
+                  f"trial {s.number}, RAM {s.ram_bytes / 1024:.0f} KiB, test UA {s.test_ua:.3f}")
         else:
             print("no feasible trial within 1 point of the control's UA")
 

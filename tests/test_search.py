@@ -129,14 +129,23 @@ def test_tiny_search_measures_chooses_resumes_and_reproduces(tiny, tmp_path, cap
     assert not any(t.feasible for t in small.trials) and all(t.constraints["ram"] > 0 for t in small.trials)
     assert small.chosen is None and small.front == ()
     chosen = next(t for t in nrf.trials if t.number == nrf.chosen)
-    assert chosen.ua == max(t.ua for t in nrf.trials) and nrf.chosen in nrf.front
+    assert chosen.val_ua == max(t.val_ua for t in nrf.trials) and nrf.chosen in nrf.front
+    for t in nrf.trials:  # ranked on the validation speakers, streamed as the runner streams the test clips
+        from sercompress.compress import load_recipe
+        from sercompress.search.score import validation_ua
+
+        assert t.val_ua == validation_ua(t.artifact, load_recipe(t.recipe), reference.data(), t.recipe)
+        if t.windows_per_clip > 1:  # a streamed candidate keeps up with its hop
+            assert t.latency_budget_ms <= float(t.params["window_seconds"]) * 1000
     assert "nrf52840: FITS" in nrf.check and (out / "nrf52840" / "check.txt").read_text() == nrf.check
     chosen_file = out / "nrf52840" / "chosen" / Path(chosen.artifact).name
     capsys.readouterr()
-    assert main(["check", "--hw", "nrf52840", str(chosen_file)]) == 0
+    command = nrf.check_command.split()
+    assert command[:4] == ["sercompress", "check", "--hw", "nrf52840"] and command[-1] == str(chosen_file)
+    assert main(command[1:]) == 0
     assert capsys.readouterr().out == nrf.check  # exactly what `check` prints
     journal = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(out / "study.journal")))
-    stored = optuna.load_study(study_name="search-tight-seed1", storage=journal).trials
+    stored = optuna.load_study(study_name="search-v2-tight-seed1", storage=journal).trials
     complete = [t for t in stored if t.state == optuna.trial.TrialState.COMPLETE]
     assert len(complete) == 3 and all(t.constraints["ram"] > 0 for t in complete)  # what NSGA-II ranks by
     assert len({t.recipe for t in nrf.trials}) == 3  # a redrawn candidate is pruned, not counted
@@ -176,3 +185,50 @@ def test_a_trial_left_running_by_a_kill_is_failed_and_not_counted(tmp_path):
     _fail_stale(again)
     assert [t.state for t in again.trials] == [TrialState.COMPLETE, TrialState.FAIL]
     assert len(_finished(again)) == 1
+
+
+def trial(number: int, val_ua: float, test_ua: float, ms: float = 10.0, feasible: bool = True):
+    from sercompress.search.record import TrialRecord
+
+    return TrialRecord(number=number, params={}, recipe="r.toml", variant_dir="v", artifact="a.tflite",
+                       artifact_sha256="0" * 64, val_ua=val_ua, test_ua=test_ua, windows_per_clip=1,
+                       latency_ms=ms, latency_high_ms=ms, latency_budget_ms=3000.0, latency_per_utterance_ms=ms,
+                       flash_bytes=1, ram_bytes=1, verdict="FITS" if feasible else "DOES NOT FIT",
+                       constraints={}, feasible=feasible)
+
+
+def test_the_choice_and_the_front_never_look_at_the_test_split():
+    from sercompress.search.study import choose, pareto_front
+
+    trials = [trial(0, 0.60, 0.90), trial(1, 0.80, 0.50), trial(2, 0.95, 0.99, feasible=False),
+              trial(3, 0.80, 0.70, ms=5.0)]
+    assert choose(trials).number == 3  # best validation UA, then lower latency; not the best test UA
+    assert pareto_front(trials) == (3,)
+    swapped = [t.model_copy(update={"test_ua": 1.0 - t.test_ua}) for t in trials]
+    assert choose(swapped).number == 3 and pareto_front(swapped) == (3,)
+
+
+@pytest.mark.parametrize(("hop_s", "windows", "budget", "expected"), [
+    (None, 1, 3000.0, None),          # a whole-clip file: the profile's own budget
+    (0.5, 5, 3000.0, 500.0),          # keeping up with the hop is the tighter
+    (1.0, 3, 1500.0, 500.0),          # the utterance's share of the budget is the tighter
+    (0.25, 9, None, 250.0),           # no budget: the stream still has to keep up
+])
+def test_a_streamed_candidate_gets_a_per_inference_share_of_the_budget(hop_s, windows, budget, expected):
+    from sercompress.compress.window import StreamInfo
+    from sercompress.profile.hardware import get_hw_profile
+    from sercompress.search.constraints import stream_latency_budget_ms
+
+    hw = get_hw_profile("nrf52840").model_copy(update={"latency_budget_ms": budget})
+    stream = None if hop_s is None else StreamInfo(seconds=1.0, hop_seconds=hop_s, frames=60, hop_frames=30,
+                                                   clip_frames=184, windows_per_clip=windows)
+    assert stream_latency_budget_ms(hw, stream) == expected
+
+
+def test_a_reference_without_validation_speakers_is_refused():
+    from sercompress.errors import ConfigError
+    from sercompress.search.score import require_validation
+
+    empty = SimpleNamespace(val=SimpleNamespace(y=[]))
+    with pytest.raises(ConfigError, match="val_speakers"):
+        require_validation(empty)

@@ -7,6 +7,13 @@ the relative excess of the figure over its budget (flash and RAM: value / limit 
 latency: the band's *upper* end / budget - 1, since ``check`` calls a file FITS
 only when that end is within budget), with its sign forced to agree with the
 check's status (a MARGINAL or UNKNOWN check is violated; dtype: 0 or 1).
+
+A streamed candidate (a window shorter than the clip) runs several inferences
+per utterance, so the device's latency budget, written for one classification
+of an utterance, is divided: each inference must finish within the hop (or the
+stream falls behind) and all of an utterance's inferences within the budget
+(:func:`stream_latency_budget_ms`). ``check --latency-budget-ms`` with that
+figure gives the same verdict; the search records the command.
 """
 
 from __future__ import annotations
@@ -22,12 +29,35 @@ VIOLATED = 1.0
 EPSILON = 1e-6
 
 
-def assess_file(path: str | Path, hw: Any, cache_dir: str | Path | None = None) -> Any:
+def assess_file(path: str | Path, hw: Any, cache_dir: str | Path | None = None,
+                latency_budget_ms: float | None = None) -> Any:
     """``check``'s ``DeviceAssessment`` of one file on one device (no TensorFlow)."""
     from ..assess import assess_on_device
     from ..profile import measured_arena, profile_artifact
 
-    return assess_on_device(measured_arena(profile_artifact(str(path))), hw, cache_dir=cache_dir)
+    return assess_on_device(measured_arena(profile_artifact(str(path))), hw, cache_dir=cache_dir,
+                            latency_budget_ms=latency_budget_ms)
+
+
+def stream_latency_budget_ms(hw: Any, stream: Any) -> float | None:
+    """The per-inference budget of a streamed candidate; None (the profile's own) for a whole-clip one.
+
+    min(hop, budget / windows per clip): keeping up with the stream, and an
+    utterance's inferences together within the device's budget. A device
+    without a budget still has the stream to keep up with.
+    """
+    if stream is None or stream.windows_per_clip <= 1:
+        return None
+    limits = [stream.hop_seconds * 1000.0]
+    if hw.latency_budget_ms is not None:
+        limits.append(hw.latency_budget_ms / stream.windows_per_clip)
+    return round(min(limits), 3)
+
+
+def check_command(hw: Any, artifact: str | Path, latency_budget_ms: float | None) -> str:
+    """The ``sercompress check`` command whose verdict the search used."""
+    budget = "" if latency_budget_ms is None else f" --latency-budget-ms {latency_budget_ms!r}"
+    return f"sercompress check --hw {hw.name}{budget} {artifact}"
 
 
 def constraint_values(device: Any) -> dict[str, float]:

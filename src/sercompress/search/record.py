@@ -6,7 +6,7 @@ from typing import Literal
 
 from ..records import Record
 
-SEARCH_SCHEMA_VERSION = 1
+SEARCH_SCHEMA_VERSION = 2
 #: the budgets a candidate must meet on a device, in the order of Optuna's constraint vector
 CONSTRAINTS: tuple[str, ...] = ("flash", "ram", "latency", "dtype")
 
@@ -20,10 +20,12 @@ class TrialRecord(Record):
     variant_dir: str
     artifact: str                       # the checked (main, integer) .tflite
     artifact_sha256: str
-    ua: float                           # UA of that file on the test clips (streamed if windowed)
+    val_ua: float                       # UA of that file on the validation speakers: what the study ranks by
+    test_ua: float                      # on the test clips (streamed if windowed): reported, never ranked by
     windows_per_clip: int
     latency_ms: float | None            # per inference (one window), the device's estimate
     latency_high_ms: float | None       # upper end of its 90 % band
+    latency_budget_ms: float | None     # per inference: the device's, or a streamed candidate's share of it
     latency_per_utterance_ms: float | None
     flash_bytes: int | None             # model + runtime, as `check` counts it
     ram_bytes: int | None               # TFLite Micro arena (measured) + runtime
@@ -48,20 +50,22 @@ class ControlComparison(Record):
 class DeviceSearch(Record):
     hardware: str
     trials: tuple[TrialRecord, ...]
-    front: tuple[int, ...]              # trial numbers on the Pareto front (UA up, latency down), feasible only
-    chosen: int | None                  # most accurate feasible; tie: lower latency per utterance
+    front: tuple[int, ...]              # trial numbers on the Pareto front (val UA up, latency down), feasible only
+    chosen: int | None                  # highest validation UA among the feasible; tie: lower latency per utterance
     chosen_recipe: str | None = None    # OUT/<hw>/chosen-recipe.toml (or OUT/chosen-recipe.toml for one device)
-    check: str | None = None            # `sercompress check` output for the chosen file
+    check_command: str | None = None    # the `sercompress check` command of the chosen file (its budget)
+    check: str | None = None            # what that command prints
     comparison: ControlComparison | None = None
 
 
 class SearchResult(Record):
-    schema_version: Literal[1] = SEARCH_SCHEMA_VERSION
+    schema_version: Literal[2] = SEARCH_SCHEMA_VERSION
     reference: str
     seed: int
     n_trials: int
     sampler: str
-    objectives: tuple[str, ...] = ("maximize test UA of the exported file",
+    validation_clips: int               # clips of the validation speakers the study ranks by
+    objectives: tuple[str, ...] = ("maximize validation UA of the exported file",
                                    "minimize latency per utterance (per-window estimate x windows per clip)")
     devices: tuple[DeviceSearch, ...]
     wall_time_s: float

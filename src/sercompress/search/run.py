@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ..storage import atomic_write_bytes, atomic_write_text
-from .constraints import assess_file, check_text
+from .constraints import assess_file, check_command, check_text
 from .record import ControlComparison, DeviceSearch, SearchResult, TrialRecord
 from .space import SearchSpace
 from .study import Search, choose, pareto_front
@@ -31,7 +31,7 @@ def run_search(reference: Any, hardware: list[Any], space: SearchSpace, out: str
         devices.append(device_result(search, hw, trials, single=len(hardware) == 1))
     result = SearchResult(reference=str(reference.run_dir), seed=seed, n_trials=n_trials,
                           sampler="optuna NSGAIISampler (constraints_func), one study per device",
-                          devices=tuple(devices), wall_time_s=round(time.perf_counter() - t0, 1))
+                          validation_clips=len(data.val.y), devices=tuple(devices), wall_time_s=round(time.perf_counter() - t0, 1))
     from ..records import write_record
 
     write_record(out / "search.json", result)
@@ -55,15 +55,18 @@ def device_result(search: Search, hw: Any, trials: list[TrialRecord], single: bo
     for f in sorted(vdir.iterdir()):
         if f.is_file() and f.suffix in (".tflite", ".onnx", ".json"):
             atomic_write_bytes(ddir / "chosen" / f.name, f.read_bytes())
-    text = check_text(assess_file(ddir / "chosen" / Path(chosen.artifact).name, hw,
-                                  cache_dir=search.store / "cache"), hw)
+    chosen_file = ddir / "chosen" / Path(chosen.artifact).name
+    budget = chosen.latency_budget_ms if chosen.windows_per_clip > 1 else None
+    text = check_text(assess_file(chosen_file, hw, cache_dir=search.store / "cache", latency_budget_ms=budget), hw)
     atomic_write_text(ddir / "check.txt", text)
-    return base.model_copy(update={"chosen_recipe": str(ddir / "chosen-recipe.toml"), "check": text,
+    return base.model_copy(update={"chosen_recipe": str(ddir / "chosen-recipe.toml"),
+                                   "check_command": check_command(hw, chosen_file, budget), "check": text,
                                    "comparison": compare_with_control(search, chosen)})
 
 
 def compare_with_control(search: Search, chosen: TrialRecord) -> ControlComparison | None:
-    """The paired UA difference to the float control fine-tuned with the chosen recipe's budget."""
+    """The paired test-split UA difference to the float control fine-tuned with the chosen recipe's budget
+    (the test clips judge the chosen variant once; the study never ranked by them)."""
     from ..compress import load_recipe
     from ..compress.control import recipe_budget, run_controls
     from ..compress.variant import load_variant
@@ -87,23 +90,28 @@ def compare_with_control(search: Search, chosen: TrialRecord) -> ControlComparis
 def markdown(result: SearchResult) -> str:
     lines = [f"# sercompress search ({result.n_trials} trials per device, seed {result.seed})", "",
              f"Reference: `{result.reference}`. Sampler: {result.sampler}. Wall time {result.wall_time_s:.0f} s.",
-             "Every figure is measured on the candidate's exported .tflite (`check`'s path).", ""]
+             "Every figure is measured on the candidate's exported .tflite (`check`'s path). The study "
+             f"ranks and chooses by UA on the validation speakers ({result.validation_clips} clips); "
+             "the test UA is reported, never ranked by. A streamed candidate's latency budget per "
+             "inference is min(hop, device budget / windows per clip).", ""]
     for d in result.devices:
         lines += [f"## {d.hardware}", "", f"{sum(t.feasible for t in d.trials)} of {len(d.trials)} trials fit.",
-                  "", "Pareto front (feasible; UA up, latency per utterance down):", "",
-                  "| trial | params | UA | latency/utt. ms | windows | RAM KiB | flash KiB | verdict |",
-                  "|---|---|---|---|---|---|---|---|"]
+                  "", "Pareto front (feasible; validation UA up, latency per utterance down):", "",
+                  "| trial | params | val UA | test UA | latency/utt. ms | windows | budget/inf. ms | RAM KiB "
+                  "| flash KiB | verdict |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
         by_number = {t.number: t for t in d.trials}
-        lines += [_row(by_number[n]) for n in d.front] or ["| (none) | | | | | | | |"]
+        lines += [_row(by_number[n]) for n in d.front] or ["| (none) | | | | | | | | | |"]
         if d.chosen is not None:
             c = by_number[d.chosen]
-            lines += ["", f"Chosen: trial {c.number} (`{d.chosen_recipe}`), UA {c.ua:.3f}."]
+            lines += ["", f"Chosen: trial {c.number} (`{d.chosen_recipe}`), validation UA {c.val_ua:.3f}, "
+                          f"test UA {c.test_ua:.3f}."]
             if d.comparison is not None:
                 k = d.comparison
                 lines.append(f"Paired difference to the same-budget float control ({k.control}, UA "
                              f"{k.control_ua:.3f}): {k.ua_difference:+.3f} [{k.low:+.3f}, {k.high:+.3f}] "
                              f"({k.level:.0%}, resampling {k.unit}){' significant' if k.significant else ''}.")
-            lines += ["", "```", (d.check or "").rstrip(), "```"]
+            lines += ["", "```", f"$ {d.check_command}", (d.check or "").rstrip(), "```"]
         lines.append("")
     return "\n".join(lines)
 
@@ -112,5 +120,6 @@ def _row(t: TrialRecord) -> str:
     params = ", ".join(f"{k}={v}" for k, v in t.params.items())
     lat = "-" if t.latency_per_utterance_ms is None else f"{t.latency_per_utterance_ms:.4g}"
     kib = (lambda b: "-" if b is None else f"{b / 1024:.0f}")
-    return (f"| {t.number} | {params} | {t.ua:.3f} | {lat} | {t.windows_per_clip} | {kib(t.ram_bytes)} | "
-            f"{kib(t.flash_bytes)} | {t.verdict} |")
+    budget = "-" if t.latency_budget_ms is None else f"{t.latency_budget_ms:.4g}"
+    return (f"| {t.number} | {params} | {t.val_ua:.3f} | {t.test_ua:.3f} | {lat} | {t.windows_per_clip} | "
+            f"{budget} | {kib(t.ram_bytes)} | {kib(t.flash_bytes)} | {t.verdict} |")

@@ -6,6 +6,10 @@ engineer reads; the candidates are content-addressed variants in the shared
 store, so a recipe already trained for one device is reused, not retrained,
 when another device's study draws it.
 
+Ranking: the objectives are the exported file's UA on the *validation*
+speakers (:mod:`.score`) and its latency per utterance; the test split is
+measured and recorded but never ranked by.
+
 Resuming: the study lives in ``OUT/study.journal`` (Optuna's journal storage,
 append-only, safe against a kill). A re-run counts the finished trials and
 only asks for the missing ones; a trial killed while running is marked failed
@@ -22,8 +26,9 @@ from typing import Any
 
 from ..errors import ArtifactError
 from ..storage import atomic_write_text
-from .constraints import assess_file, constraint_values
-from .record import CONSTRAINTS, TrialRecord
+from .constraints import assess_file, constraint_values, stream_latency_budget_ms
+from .record import CONSTRAINTS, SEARCH_SCHEMA_VERSION, TrialRecord
+from .score import require_validation, validation_ua
 from .space import SearchSpace, recipe_text, suggest
 
 DIRECTIONS = ("maximize", "minimize")
@@ -41,6 +46,7 @@ class Search:
 
         self.reference, self.data, self.space = reference, data, space
         self.out, self.store, self.seed, self.progress = Path(out), Path(store), seed, progress
+        require_validation(data)
         fc = feature_config_of(reference, data)
         self.clip_seconds = float(fc.duration_s) if fc is not None else None
 
@@ -60,7 +66,7 @@ class Search:
         # by constrained domination -- a feasible trial beats any infeasible one, and infeasible ones
         # by their summed violation
         sampler = optuna.samplers.NSGAIISampler(seed=self.seed, population_size=population(n_trials))
-        study = optuna.create_study(study_name=f"search-{hw.name}-seed{self.seed}", storage=self.storage(),
+        study = optuna.create_study(study_name=study_name(hw.name, self.seed), storage=self.storage(),
                                     sampler=sampler, directions=list(DIRECTIONS), load_if_exists=True)
         _fail_stale(study)
         finished = _finished(study)
@@ -98,24 +104,35 @@ class Search:
         result = run_recipe(path, self.reference, self.store / "variants", data=self.data,
                             progress=self.progress, steps_dir=self.store / "steps")
         artifact = result.directory / result.artifacts["tflite"]
-        device = assess_file(artifact, hw, cache_dir=self.store / "cache")
-        record = trial_record(trial.number, params, path, result, artifact, device)
+        budget = stream_latency_budget_ms(hw, result.stream)
+        device = assess_file(artifact, hw, cache_dir=self.store / "cache", latency_budget_ms=budget)
+        val_ua = validation_ua(artifact, result.recipe, self.data, path)
+        record = trial_record(trial.number, params, path, result, artifact, device, val_ua, budget)
         trial.set_user_attr(RECORD_ATTR, record.model_dump(mode="json"))
         for name in CONSTRAINTS:
             trial.set_constraint(name, record.constraints[name])
         latency = record.latency_per_utterance_ms
-        return record.ua, (latency if latency is not None else float("inf"))
+        return record.val_ua, (latency if latency is not None else float("inf"))
 
 
-def trial_record(number: int, params: dict, recipe: Path, result: Any, artifact: Path, device: Any) -> TrialRecord:
+def study_name(hardware: str, seed: int) -> str:
+    """One study per device and seed; the record schema is in the name, so a journal written by an
+    older search (other record fields) is not resumed into this one (its variants are still reused)."""
+    return f"search-v{SEARCH_SCHEMA_VERSION}-{hardware}-seed{seed}"
+
+
+def trial_record(number: int, params: dict, recipe: Path, result: Any, artifact: Path, device: Any,
+                 val_ua: float, latency_budget_ms: float | None) -> TrialRecord:
     windows = result.stream.windows_per_clip if result.stream else 1
     constraints = constraint_values(device)
     ms = device.latency_ms
     return TrialRecord(
         number=number, params=params, recipe=str(recipe), variant_dir=str(result.directory),
         artifact=str(artifact), artifact_sha256=result.artifact_sha256["tflite"],
-        ua=float(result.accuracy["tflite"].ua), windows_per_clip=windows, latency_ms=ms,
-        latency_high_ms=device.latency_high_ms,
+        val_ua=val_ua, test_ua=float(result.accuracy["tflite"].ua), windows_per_clip=windows,
+        latency_ms=ms, latency_high_ms=device.latency_high_ms,
+        latency_budget_ms=next((float(c.limit) for c in device.fit.checks if c.name == "latency"
+                                and c.limit is not None), latency_budget_ms),
         latency_per_utterance_ms=None if ms is None else ms * windows,
         flash_bytes=device.flash_bytes, ram_bytes=device.ram_bytes, verdict=device.verdict,
         constraints=constraints, feasible=all(v <= 0 for v in constraints.values()))
@@ -143,20 +160,23 @@ def _fail_stale(study: Any) -> None:
 
 
 def pareto_front(trials: list[TrialRecord]) -> tuple[int, ...]:
-    """Feasible trials no other feasible trial beats on both UA (higher) and latency per utterance (lower)."""
+    """Feasible trials no other feasible trial beats on both validation UA (higher) and latency per
+    utterance (lower)."""
     ok = [t for t in trials if t.feasible and t.latency_per_utterance_ms is not None]
 
     def dominated(t: TrialRecord) -> bool:
-        return any(o.ua >= t.ua and o.latency_per_utterance_ms <= t.latency_per_utterance_ms
-                   and (o.ua > t.ua or o.latency_per_utterance_ms < t.latency_per_utterance_ms) for o in ok)
+        return any(o.val_ua >= t.val_ua and o.latency_per_utterance_ms <= t.latency_per_utterance_ms
+                   and (o.val_ua > t.val_ua or o.latency_per_utterance_ms < t.latency_per_utterance_ms)
+                   for o in ok)
 
     return tuple(sorted(t.number for t in ok if not dominated(t)))
 
 
 def choose(trials: list[TrialRecord]) -> TrialRecord | None:
-    """The most accurate feasible trial; a tie goes to the lower latency per utterance."""
+    """The feasible trial most accurate on the validation speakers; a tie goes to the lower latency per
+    utterance (ties are common: a few validation clips give few distinct UA values)."""
     ok = [t for t in trials if t.feasible]
     if not ok:
         return None
-    return min(ok, key=lambda t: (-t.ua, t.latency_per_utterance_ms if t.latency_per_utterance_ms is not None
+    return min(ok, key=lambda t: (-t.val_ua, t.latency_per_utterance_ms if t.latency_per_utterance_ms is not None
                                   else float("inf"), t.number))
