@@ -14,7 +14,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "input window (streamed) and int8/int16x8 precision. Objectives: UA of the exported "
                     "file (max) and latency per utterance (min); constraints: the device's flash, RAM, "
                     "latency and dtype budgets measured on each candidate's file exactly as `check` does. "
-                    "Writes OUT/search.json, OUT/search.md, OUT/<hw>/chosen/ and OUT/chosen-recipe.toml. "
+                    "Writes OUT/search.json, OUT/search.md, OUT/index.html (the Pareto front per device, "
+                    "self-contained), OUT/<hw>/chosen/ and OUT/chosen-recipe.toml. "
                     "Candidates are content-addressed variants in the store; a re-run resumes.")
     p.add_argument("--hw", action="append", required=True, metavar="NAME", help="hardware profile (repeatable)")
     p.add_argument("--trials", type=int, default=20, help=f"finished trials per device, 1..{MAX_TRIALS} (default 20)")
@@ -51,5 +52,6 @@ def run(args: argparse.Namespace) -> int:
         if d.comparison is not None:
             k = d.comparison
             print(f"  UA vs {k.control}: {k.ua_difference:+.3f} [{k.low:+.3f}, {k.high:+.3f}]")
-    print(f"wrote {args.out}/search.json, {args.out}/search.md ({result.wall_time_s:.0f} s)")
+    print(f"wrote {args.out}/search.json, {args.out}/search.md, {args.out}/index.html "
+          f"({result.wall_time_s:.0f} s)")
     return 0 if all(d.chosen is not None for d in result.devices) else 1

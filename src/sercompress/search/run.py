@@ -16,7 +16,8 @@ from .study import Search, choose, pareto_front
 def run_search(reference: Any, hardware: list[Any], space: SearchSpace, out: str | Path, *,
                store: str | Path | None = None, n_trials: int = 20, seed: int = 0,
                data: Any = None, progress: Any = None) -> SearchResult:
-    """Search every device in ``hardware``; write ``OUT/search.json``, ``OUT/search.md`` and the choices."""
+    """Search every device in ``hardware``; write ``OUT/search.json``, ``OUT/search.md``, ``OUT/index.html``
+    and the choices."""
     from ..progress import Progress
 
     t0 = time.perf_counter()
@@ -33,9 +34,12 @@ def run_search(reference: Any, hardware: list[Any], space: SearchSpace, out: str
                           sampler="optuna NSGAIISampler (constraints_func), one study per device",
                           validation_clips=len(data.val.y), devices=tuple(devices), wall_time_s=round(time.perf_counter() - t0, 1))
     from ..records import write_record
+    from ..report.search import SEARCH_HTML, search_html
 
+    page = search_html(result)  # rendered before any write: a failing renderer leaves no half output
     write_record(out / "search.json", result)
     atomic_write_text(out / "search.md", markdown(result))
+    atomic_write_text(out / SEARCH_HTML, page)
     return result
 
 
