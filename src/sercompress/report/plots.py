@@ -24,7 +24,8 @@ FAMILY_STYLE: dict[str, dict[str, Any]] = {
 DPI = 100
 
 
-def _pyplot():
+def pyplot():
+    """matplotlib's pyplot on the Agg backend (no display): every report figure is drawn through it."""
     import matplotlib
 
     matplotlib.use("Agg", force=True)
@@ -33,8 +34,9 @@ def _pyplot():
     return plt
 
 
-def _png(fig) -> bytes:
-    plt = _pyplot()
+def png_bytes(fig) -> bytes:
+    """The figure as PNG bytes (to inline in a page), closed so figures do not pile up."""
+    plt = pyplot()
     buf = io.BytesIO()
     fig.tight_layout()
     fig.savefig(buf, format="png", dpi=DPI)
@@ -42,7 +44,7 @@ def _png(fig) -> bytes:
     return buf.getvalue()
 
 
-def _plain_log_x(ax) -> None:
+def plain_log_x(ax) -> None:
     """Log x axis labelled 150, 300, 1,000 rather than 1.5x10^2 (call after plotting).
 
     Minor ticks are labelled only when the axis spans less than about a decade
@@ -96,19 +98,19 @@ def pareto_png(summary: Summary) -> bytes | None:
     variants = [v for v in summary.variants if ua(v) is not None]
     if not variants:
         return None
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 5))
     _scatter_families(ax, variants, lambda v: v.sizes.gzip_bytes / 1024, error_bars=True)
     front = pareto_front(variants)
     ax.step([v.sizes.gzip_bytes / 1024 for v in front], [100 * ua(v) for v in front], where="post",
             color="#2ca02c", linestyle="--", label="Pareto front", zorder=2)
-    _plain_log_x(ax)
+    plain_log_x(ax)
     ax.set_xlabel("gzip size (KiB, log scale)")
     ax.set_ylabel("UA (%)")
     ax.set_title("Size vs accuracy (bars: 95 % bootstrap interval of UA)")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def _latency_bands(ax, points: list) -> None:
@@ -129,20 +131,20 @@ def latency_png(summary: Summary, profile: HardwareBudget) -> bytes | None:
             and (f := v.fit_on(profile.name)) is not None and f.latency_ms is not None]
     if not have:
         return None
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.2))
     _scatter_families(ax, have, lambda v: v.fit_on(profile.name).latency_ms, error_bars=True)
     _latency_bands(ax, [(v.fit_on(profile.name), 100 * ua(v)) for v in have])
     if profile.latency_ms is not None:
         ax.axvline(profile.latency_ms, color="#d62728", linestyle=":", label=f"budget {profile.latency_ms:g} ms")
     sources = sorted({v.fit_on(profile.name).latency_source for v in have})
-    _plain_log_x(ax)
+    plain_log_x(ax)
     ax.set_xlabel(f"latency on {profile.name} (ms, log; source: {', '.join(sources)})")
     ax.set_ylabel("UA (%)")
     ax.set_title(f"{profile.name}: accuracy vs latency")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def fit_matrix_png(summary: Summary) -> bytes | None:
@@ -153,7 +155,7 @@ def fit_matrix_png(summary: Summary) -> bytes | None:
         return None
     import numpy as np
 
-    plt = _pyplot()
+    plt = pyplot()
     grid = np.full((len(summary.variants), len(profiles)), np.nan)
     for i, v in enumerate(summary.variants):
         for j, p in enumerate(profiles):
@@ -180,7 +182,7 @@ def fit_matrix_png(summary: Summary) -> bytes | None:
     ax.set_yticks(range(len(summary.variants)), [v.name for v in summary.variants], fontsize=8)
     ax.set_title("Fit (green), marginal / latency unknown (amber) or the budgets that fail (red); "
                  "energy per inference where the device declares power", fontsize=9)
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def layers_png(entries: Sequence[VariantEntry]) -> bytes | None:
@@ -188,7 +190,7 @@ def layers_png(entries: Sequence[VariantEntry]) -> bytes | None:
     entries = [e for e in entries if e.layers]
     if not entries:
         return None
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(len(entries), 2, figsize=(11, 3.2 * len(entries)), squeeze=False)
     for row, e in zip(axes, entries):
         names = [f"{i}:{layer.op}" for i, layer in enumerate(e.layers)]
@@ -203,7 +205,7 @@ def layers_png(entries: Sequence[VariantEntry]) -> bytes | None:
             step = max(1, len(names) // 30)
             ax.set_xticks(list(x)[::step], names[::step], rotation=90, fontsize=6)
             ax.grid(True, axis="y", alpha=0.3)
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def confusion_png(entries: Sequence[VariantEntry]) -> bytes | None:
@@ -213,7 +215,7 @@ def confusion_png(entries: Sequence[VariantEntry]) -> bytes | None:
         return None
     import numpy as np
 
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(1, len(entries), figsize=(4.6 * len(entries), 4.2), squeeze=False)
     for ax, e in zip(axes[0], entries):
         cm = np.asarray(e.accuracy.confusion, dtype=float)
@@ -231,5 +233,5 @@ def confusion_png(entries: Sequence[VariantEntry]) -> bytes | None:
         iv = uncertainty.intervals(e.accuracy)
         ci = f" [{100 * iv['ua'].low:.1f}, {100 * iv['ua'].high:.1f}]" if iv else ""
         ax.set_title(f"{e.name} (UA {100 * e.accuracy.ua:.1f}{ci} %)", fontsize=9)
-    return _png(fig)
+    return png_bytes(fig)
 

@@ -16,7 +16,7 @@ import html
 
 from ..search.record import CONSTRAINTS, DeviceSearch, SearchResult, TrialRecord
 from .html import CSS, html_table, img_tag, text_with_code
-from .plots import _plain_log_x, _png, _pyplot
+from .plots import plain_log_x, png_bytes, pyplot
 from .tables import Grid
 
 SEARCH_HTML = "index.html"
@@ -131,7 +131,7 @@ def scatter_png(d: DeviceSearch) -> bytes | None:
     have = [t for t in d.trials if t.latency_per_utterance_ms is not None]
     if not have:
         return None
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7.5, 4.5))
     xy = lambda ts: ([t.latency_per_utterance_ms for t in ts], [100 * t.val_ua for t in ts])
     bad = [t for t in have if not t.feasible]
@@ -154,13 +154,13 @@ def scatter_png(d: DeviceSearch) -> bytes | None:
     xs = xy(have)[0]
     log = min(xs) > 0 and max(xs) / min(xs) > LOG_SPAN
     if log:
-        _plain_log_x(ax)
+        plain_log_x(ax)
     ax.set_xlabel("latency per utterance (ms" + (", log scale)" if log else ")"))
     ax.set_ylabel("validation UA (%)")
     ax.set_title(f"{d.hardware}: validation UA vs latency per utterance")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
-    return _png(fig)
+    return png_bytes(fig)
 
 
 # -- sections -----------------------------------------------------------------
