@@ -169,6 +169,37 @@ def test_tiny_search_measures_chooses_resumes_and_reproduces(tiny, tmp_path, cap
     assert sha256_file(fresh.path("tflite")) == chosen.artifact_sha256
 
 
+@pytest.mark.slow
+def test_candidates_trained_in_worker_processes_are_the_files_this_process_trains(tiny, tmp_path):
+    """The executor path: two candidates at a time in a spawn pool, the study told as they finish."""
+    from sercompress.compress import load_recipe, run_recipe
+    from sercompress.executors import local_executor
+    from sercompress.profile.hardware import get_hw_profile
+    from sercompress.search import load_space, run_search
+    from sercompress.search.score import validation_ua
+    from sercompress.storage import sha256_file
+
+    reference, space_file = tiny
+    executor = local_executor(2)
+    try:
+        result = run_search(reference, [get_hw_profile("nrf52840")], load_space(str(space_file)), tmp_path / "out",
+                            store=tmp_path / "store", n_trials=2, seed=3, progress=Progress(stream=io.StringIO()),
+                            executor=executor)
+    finally:
+        executor.shutdown()
+    trials = result.devices[0].trials
+    assert len(trials) == 2 and len({t.recipe for t in trials}) == 2 and result.devices[0].chosen is not None
+    for t in trials:  # the worker's file, measured here
+        assert sha256_file(t.artifact) == t.artifact_sha256 and t.variant_dir.startswith(str(tmp_path / "store"))
+        assert t.val_ua == validation_ua(t.artifact, load_recipe(t.recipe), reference.data(), t.recipe)
+    # the same recipe trained here (two TensorFlow threads, not the worker's one: the float sums
+    # differ in order, so the bytes may too) gives the same graph and nearly the same accuracy
+    here = run_recipe(trials[0].recipe, reference, tmp_path / "here", data=reference.data(),
+                      progress=Progress(stream=io.StringIO()))
+    assert here.path("tflite").stat().st_size == Path(trials[0].artifact).stat().st_size
+    assert abs(here.accuracy["tflite"].ua - trials[0].test_ua) <= 0.1
+
+
 def test_a_trial_left_running_by_a_kill_is_failed_and_not_counted(tmp_path):
     import optuna
     from optuna.trial import TrialState

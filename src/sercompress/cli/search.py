@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from .run import worker_count_arg
+
 MAX_TRIALS = 1000
 
 
@@ -25,12 +27,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="output directory (the study journal lives here)")
     p.add_argument("--store", default=None, help="store of variants and step checkpoints (default OUT/store)")
     p.add_argument("--seed", type=int, default=0, help="sampler seed (default 0)")
+    p.add_argument("--executor", choices=("local", "ray"), default="local",
+                   help="where candidates train: local worker processes (default) or Ray tasks "
+                        "(pip install 'sercompress[ray]'; the store must be a path every node sees)")
+    p.add_argument("--address", default=None, metavar="A",
+                   help="Ray cluster to join ('auto', or ray://host:port); default: start a local Ray instance")
+    p.add_argument("--workers", type=worker_count_arg, default=None, metavar="N",
+                   help="candidates trained at once (default: one per CPU core; 1 with --executor local: "
+                        "in this process)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from contextlib import nullcontext
+
     from ..errors import ConfigError
+    from ..executors import check_executor, open_executor, worker_count
     from ..profile.hardware import get_hw_profile
     from ..progress import Progress
     from ..search import load_space, run_search
@@ -39,12 +52,16 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"must be in 1..{MAX_TRIALS}, got {args.trials}", key="--trials")
     hardware = [get_hw_profile(name) for name in args.hw]  # input errors before TensorFlow loads
     space = load_space(args.config)
+    check_executor(args.executor, args.address)
+    in_process = args.executor == "local" and worker_count(args.workers) == 1
 
     from ..train import load_reference
 
     reference = load_reference(args.run_dir)
-    result = run_search(reference, hardware, space, args.out, store=args.store, n_trials=args.trials,
-                        seed=args.seed, progress=Progress(quiet=args.quiet))
+    with (nullcontext(None) if in_process else
+          open_executor(args.executor, workers=args.workers, address=args.address)) as executor:
+        result = run_search(reference, hardware, space, args.out, store=args.store, n_trials=args.trials,
+                            seed=args.seed, progress=Progress(quiet=args.quiet), executor=executor)
     for d in result.devices:
         fit = sum(t.feasible for t in d.trials)
         print(f"{d.hardware}: {len(d.trials)} trials, {fit} fit, front {list(d.front)}, chosen "

@@ -15,9 +15,13 @@ from .study import Search, choose, pareto_front
 
 def run_search(reference: Any, hardware: list[Any], space: SearchSpace, out: str | Path, *,
                store: str | Path | None = None, n_trials: int = 20, seed: int = 0,
-               data: Any = None, progress: Any = None) -> SearchResult:
+               data: Any = None, progress: Any = None, executor: Any = None) -> SearchResult:
     """Search every device in ``hardware``; write ``OUT/search.json``, ``OUT/search.md``, ``OUT/index.html``
-    and the choices."""
+    and the choices.
+
+    ``executor`` (``executors.open_executor``): candidates trained in its workers, ``slots`` at a
+    time; None: one at a time in this process.
+    """
     from ..progress import Progress
 
     t0 = time.perf_counter()
@@ -28,7 +32,7 @@ def run_search(reference: Any, hardware: list[Any], space: SearchSpace, out: str
     search = Search(reference, data, space, out, store, seed, progress)
     devices = []
     for hw in hardware:
-        trials = search.run(hw, n_trials)
+        trials = search.run(hw, n_trials, executor)
         devices.append(device_result(search, hw, trials, single=len(hardware) == 1))
     result = SearchResult(reference=str(reference.run_dir), seed=seed, n_trials=n_trials,
                           sampler="optuna NSGAIISampler (constraints_func), one study per device",

@@ -26,6 +26,7 @@ from typing import Any
 
 from ..errors import ArtifactError
 from ..storage import atomic_write_text
+from .candidate import build, portable, train_candidate
 from .constraints import assess_file, constraint_values, stream_latency_budget_ms
 from .record import CONSTRAINTS, SEARCH_SCHEMA_VERSION, TrialRecord
 from .score import require_validation, validation_ua
@@ -57,8 +58,13 @@ class Search:
         self.out.mkdir(parents=True, exist_ok=True)
         return JournalStorage(JournalFileBackend(str(self.out / "study.journal")))
 
-    def run(self, hw: Any, n_trials: int) -> list[TrialRecord]:
-        """Run (or resume) the study of ``hw`` up to ``n_trials`` finished trials; their records."""
+    def run(self, hw: Any, n_trials: int, executor: Any = None) -> list[TrialRecord]:
+        """Run (or resume) the study of ``hw`` up to ``n_trials`` finished trials; their records.
+
+        Without ``executor`` one candidate is trained at a time in this process; with one
+        (``executors.open_executor``: a local pool or Ray), ``executor.slots`` candidates at a time,
+        each in a worker (asked of the sampler together, told as they finish).
+        """
         import optuna
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -76,33 +82,64 @@ class Search:
             self.progress.info(f"search {hw.name}: {len(finished)} trial(s) finished, "
                                f"{n_trials - len(finished)} to run")
         seen = {Path(t.user_attrs[RECORD_ATTR]["recipe"]).stem: t.number for t in finished}
+        slots = executor.slots if executor is not None else 1
         draws = 0
-        while len(_finished(study)) < n_trials and draws < MAX_DRAWS_PER_TRIAL * n_trials:
-            draws += 1
-            study.optimize(lambda t: self.objective(t, hw, seen), n_trials=1, catch=(ArtifactError,))
+        while (missing := n_trials - len(_finished(study))) > 0 and draws < MAX_DRAWS_PER_TRIAL * n_trials:
+            batch = []
+            while len(batch) < min(slots, missing) and draws < MAX_DRAWS_PER_TRIAL * n_trials:
+                draws += 1
+                trial = study.ask()
+                drawn = self.draw(trial, hw, seen)
+                if drawn is None:
+                    study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+                    continue
+                job = executor.submit(train_candidate, str(drawn[1]), portable(self.reference), str(self.store)) \
+                    if executor is not None else None
+                batch.append((trial, *drawn, job))
+            for trial, params, path, job in batch:
+                self.finish(study, trial, hw, params, path, job)
         return [TrialRecord.model_validate(t.user_attrs[RECORD_ATTR]) for t in _finished(study)][:n_trials]
 
-    def objective(self, trial: Any, hw: Any, seen: dict[str, int]) -> tuple[float, float]:
-        """Train (or reuse), export and check one candidate; a candidate drawn before is pruned.
+    def draw(self, trial: Any, hw: Any, seen: dict[str, int]) -> tuple[dict[str, Any], Path] | None:
+        """The trial's point and its recipe file; None for a candidate drawn before.
 
         NSGA-II on a small categorical space redraws finished points often; counting those
         as trials would spend the budget on nothing new, so they are pruned (not counted)
         and another point is drawn, up to ``MAX_DRAWS_PER_TRIAL`` draws per trial.
         """
-        import optuna
-
-        from ..compress import run_recipe
-
         params = suggest(trial, self.space, hw, self.clip_seconds)
         name, text = recipe_text(params, self.space, self.clip_seconds)
         if name in seen:
-            raise optuna.TrialPruned(f"the candidate of trial {seen[name]}")
+            return None
         seen[name] = trial.number
         path = self.out / "trials" / f"{name}.toml"
         if not path.is_file():
             atomic_write_text(path, text)
-        result = run_recipe(path, self.reference, self.store / "variants", data=self.data,
-                            progress=self.progress, steps_dir=self.store / "steps")
+        return params, path
+
+    def finish(self, study: Any, trial: Any, hw: Any, params: dict[str, Any], path: Path, job: Any) -> None:
+        """Train the candidate here (``job`` None) or take the worker's, measure it, tell the study."""
+        from optuna.trial import TrialState
+
+        from ..compress.variant import load_variant
+
+        try:
+            if job is None:
+                result = build(path, self.reference, self.data, self.store, self.progress)
+            else:
+                directory, error = job.result()
+                if error is not None:
+                    raise ArtifactError(error, path=path)
+                result = load_variant(directory)
+            values = self.measure(trial, hw, params, path, result)
+        except ArtifactError as e:  # a candidate whose file cannot be built or checked: a failed trial
+            self.progress.info(f"search {hw.name}: trial {trial.number} failed ({e})")
+            study.tell(trial, state=TrialState.FAIL)
+            return
+        study.tell(trial, values)
+
+    def measure(self, trial: Any, hw: Any, params: dict[str, Any], path: Path, result: Any) -> tuple[float, float]:
+        """Check the candidate's file on ``hw`` and score it on the validation speakers; the trial's values."""
         artifact = result.directory / result.artifacts["tflite"]
         budget = stream_latency_budget_ms(hw, result.stream)
         device = assess_file(artifact, hw, cache_dir=self.store / "cache", latency_budget_ms=budget)
