@@ -9,7 +9,10 @@ control (point estimates; the paired interval is the chosen variant's only). The
 study ranks and chooses by validation UA; test UA is printed, never ranked by.
 
     python bench/search.py --run-dir RUN --out DIR [--store DIR] [--hw nrf52840 ...]
-                           [--trials 8] [--epochs 6] [--seed 0]
+                           [--trials 8] [--epochs 6] [--seed 0] [--workers N]
+
+Candidates train in a local pool of ``--workers`` processes (default one per core; 1 = in
+this process), ``workers`` at a time.
 
 Re-running the same command resumes: finished trials are read from the study journal,
 and their variants from the store. Wall times depend on the machine's load; the figures
@@ -31,19 +34,26 @@ def main() -> None:
     ap.add_argument("--trials", type=int, default=8)
     ap.add_argument("--epochs", type=int, default=6, help="fine-tuning epochs of every candidate")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--workers", type=int, default=None, help="candidates at once (default: one per core)")
     args = ap.parse_args()
 
+    from contextlib import nullcontext
+
+    from sercompress.executors import open_executor, worker_count
     from sercompress.profile.hardware import get_hw_profile
     from sercompress.search import SearchSpace, run_search
     from sercompress.train import load_reference
 
     reference = load_reference(args.run_dir)
     space = SearchSpace(finetune_epochs=args.epochs)
-    for name in args.hw or ["nrf52840"]:
-        t0 = time.perf_counter()
-        result = run_search(reference, [get_hw_profile(name)], space, f"{args.out}/{name}",
-                            store=args.store or f"{args.out}/store", n_trials=args.trials, seed=args.seed)
-        report(result.devices[0], time.perf_counter() - t0, reference.metrics.ua)
+    in_process = worker_count(args.workers) == 1
+    with nullcontext(None) if in_process else open_executor("local", workers=args.workers) as executor:
+        for name in args.hw or ["nrf52840"]:
+            t0 = time.perf_counter()
+            result = run_search(reference, [get_hw_profile(name)], space, f"{args.out}/{name}",
+                                store=args.store or f"{args.out}/store", n_trials=args.trials, seed=args.seed,
+                                executor=executor)
+            report(result.devices[0], time.perf_counter() - t0, reference.metrics.ua)
 
 
 def report(d, wall_s: float, reference_ua: float) -> None:
