@@ -131,15 +131,20 @@ class Search:
                 if error is not None:
                     raise ArtifactError(error, path=path)
                 result = load_variant(directory)
-            values = self.measure(trial, hw, params, path, result)
+            values, record = self.measure(trial, hw, params, path, result)
         except ArtifactError as e:  # a candidate whose file cannot be built or checked: a failed trial
             self.progress.info(f"search {hw.name}: trial {trial.number} failed ({e})")
             study.tell(trial, state=TrialState.FAIL)
             return
         study.tell(trial, values)
+        ram = "-" if record.ram_bytes is None else f"{record.ram_bytes / 1024:.0f} KiB"
+        self.progress.info(f"search {hw.name}: trial {record.number} ({path.stem}): validation UA "
+                           f"{record.val_ua:.3f}, RAM {ram}, {record.verdict}")
 
-    def measure(self, trial: Any, hw: Any, params: dict[str, Any], path: Path, result: Any) -> tuple[float, float]:
-        """Check the candidate's file on ``hw`` and score it on the validation speakers; the trial's values."""
+    def measure(self, trial: Any, hw: Any, params: dict[str, Any], path: Path,
+                result: Any) -> tuple[tuple[float, float], TrialRecord]:
+        """Check the candidate's file on ``hw`` and score it on the validation speakers; the trial's
+        values and record."""
         artifact = result.directory / result.artifacts["tflite"]
         budget = stream_latency_budget_ms(hw, result.stream)
         device = assess_file(artifact, hw, cache_dir=self.store / "cache", latency_budget_ms=budget)
@@ -149,7 +154,7 @@ class Search:
         for name in CONSTRAINTS:
             trial.set_constraint(name, record.constraints[name])
         latency = record.latency_per_utterance_ms
-        return record.val_ua, (latency if latency is not None else float("inf"))
+        return (record.val_ua, latency if latency is not None else float("inf")), record
 
 
 def study_name(hardware: str, seed: int) -> str:
