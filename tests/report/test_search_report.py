@@ -98,6 +98,10 @@ def test_trial_without_latency_is_noted_not_plotted():
     only_none = DeviceSearch(hardware="x", trials=(trial(9, 0.5, None, False),), front=(), chosen=None)
     assert scatter_png(only_none) is None
     assert "No trial on x has a latency estimate" in search_html(result(only_none))
+    fit_none = DeviceSearch(hardware="y", trials=(trial(9, 0.5, None, True), trial(10, 0.4, 20.0, True)),
+                            front=(9, 10), chosen=9)  # a front entry without a latency is tabled last
+    front = search_html(result(fit_none)).split("<h3>Pareto front")[1].split("</table>")[0]
+    assert re.findall(r"<tr><td>(\d+)", front) == ["10", "9"]
 
 
 def test_figure_is_a_png():

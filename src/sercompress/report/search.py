@@ -92,7 +92,8 @@ def trial_row(t: TrialRecord, d: DeviceSearch) -> list[str]:
 def front_grid(d: DeviceSearch) -> Grid:
     """The front, fastest first (so UA rises down the table)."""
     by = {t.number: t for t in d.trials}
-    front = sorted((by[n] for n in d.front if n in by), key=lambda t: (t.latency_per_utterance_ms, t.number))
+    front = sorted((by[n] for n in d.front if n in by),  # a record read from elsewhere may lack a latency: last
+                   key=lambda t: (t.latency_per_utterance_ms is None, t.latency_per_utterance_ms or 0.0, t.number))
     return TRIAL_HEADER, [trial_row(t, d) for t in front]
 
 
