@@ -88,7 +88,7 @@ def test_device_without_feasible_trial_names_the_closest():
     assert least_violating(unfit_device().trials).number == 7
     closest = page.split("is trial ")[1]
     assert closest.startswith("7 ") and "RAM 330 KiB (5 % over its budget)" in closest
-    assert "flash 600 KiB (20 % under)" in closest
+    assert "flash 600 KiB (20 % under it)" in closest
     assert "Pareto front (fits" not in page
 
 

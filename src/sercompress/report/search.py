@@ -144,8 +144,10 @@ def scatter_png(d: DeviceSearch) -> bytes | None:
         ax.scatter(*xy(ok), c="#1f77b4", s=45, edgecolors="black", linewidths=0.4, label="fits", zorder=3)
     by = {t.number: t for t in have}
     front = sorted((by[n] for n in d.front if n in by), key=lambda t: t.latency_per_utterance_ms)
-    if front:
-        ax.step(*xy(front), where="post", color="#2ca02c", linestyle="--", label="Pareto front (fits)", zorder=2)
+    if front:  # ringed, so a front of one trial shows too
+        ax.step(*xy(front), where="post", color="#2ca02c", linestyle="--", zorder=2)
+        ax.scatter(*xy(front), facecolors="none", edgecolors="#2ca02c", s=130, linewidths=1.5,
+                   label="Pareto front (fits)", zorder=3)
     c = by.get(d.chosen) if d.chosen is not None else None
     if c is not None:
         ax.scatter(*xy([c]), marker="*", c="#d62728", s=220, edgecolors="black", linewidths=0.5,
@@ -158,6 +160,8 @@ def scatter_png(d: DeviceSearch) -> bytes | None:
         plain_log_x(ax)
     ax.set_xlabel("latency per utterance (ms" + (", log scale)" if log else ")"))
     ax.set_ylabel("validation UA (%)")
+    lo, hi = ax.get_ylim()
+    ax.set_ylim(max(lo, -1.0), min(hi, 101.0))  # no ticks beyond what a UA can be
     ax.set_title(f"{d.hardware}: validation UA vs latency per utterance")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
@@ -202,8 +206,8 @@ def no_fit(d: DeviceSearch) -> list[str]:
         return out
     figures = [f"RAM {_kib(t.ram_bytes)} KiB{_against('ram', t)}",
                f"flash {_kib(t.flash_bytes)} KiB{_against('flash', t)}",
-               f"latency band's upper end {_num(t.latency_high_ms)} ms per inference "
-               f"(budget {_num(t.latency_budget_ms)} ms){_against('latency', t)}"]
+               f"latency band's upper end {_num(t.latency_high_ms)} ms per inference, budget "
+               f"{_num(t.latency_budget_ms)} ms{_against('latency', t)}"]
     if t.constraints.get("dtype", 0.0) > 0:
         figures.append("a data type the device does not support")
     out.append(f"<p>The trial that came closest (smallest summed excess over the budgets) is trial {t.number} "
@@ -218,7 +222,7 @@ def _against(name: str, t: TrialRecord) -> str:
     v = t.constraints.get(name)
     if v is None:
         return ""
-    return f" ({100 * v:.0f} % over its budget)" if v > 0 else f" ({100 * -v:.0f} % under)"
+    return f" ({100 * v:.0f} % over its budget)" if v > 0 else f" ({100 * -v:.0f} % under it)"
 
 
 def chosen_section(d: DeviceSearch) -> list[str]:
