@@ -152,6 +152,8 @@ def test_tiny_search_measures_chooses_resumes_and_reproduces(tiny, tmp_path, cap
     k = nrf.comparison
     assert k is not None and k.low <= k.ua_difference <= k.high and k.control.startswith("float32@1ep")
     assert (out / "search.json").is_file() and "## nrf52840" in (out / "search.md").read_text()
+    page = (out / "index.html").read_text()  # the HTML report: a figure per device, the choice, the misfit
+    assert page.count("<img ") == 2 and f"Chosen: trial {nrf.chosen}" in page and "No trial fits tight" in page
     assert chosen_file.read_bytes() == Path(chosen.artifact).read_bytes()
 
     # a re-run with the same seed and --trials: the journal has every trial; nothing is computed
