@@ -14,7 +14,8 @@ several valid operator orders. This bench measures, on the real TFLite Micro are
    the operator order is read back from the file, the arena measured, and the int8 outputs
    compared with the default order's on random inputs (bit-identical or not). Then the
    project's export (``to_tflite``, which reorders branches with
-   ``export.oporder.smallest_arena_order``) of the default model, measured the same way.
+   ``export.oporder.smallest_arena_order``) of the default model, measured the same way
+   (row ``exported``).
 2. **File level**: every topological order of the default file's first-layer operators (the
    converter's order re-emitted through ``tensorflow.lite.tools.flatbuffer_utils``, operator
    list permuted only) is measured the same way, so an order the converter never emits is
@@ -36,7 +37,6 @@ from pathlib import Path
 import numpy as np
 
 PATHS = ("path1", "path2", "path3")
-FIRST_OPS = ("CONV_2D", "AVERAGE_POOL_2D", "CONCATENATION")
 
 
 def reordered(base, build: tuple[int, ...], concat: tuple[int, ...]):
@@ -208,9 +208,9 @@ def run(frames: int, pruned: bool, args, workdir: Path) -> None:
     total, head = measure(data, workdir, "exported")
     same = "yes" if np.array_equal(outputs(data, workdir, "exported", x), ref_out) else "NO"
     ops = op_order(data)
-    print(f"{'export (smallest_arena_order)':>23} {total:>9,} {head:>9,}  {same:>9}  {' '.join(ops[:ops.index('cat') + 1])}")
+    print(f"{'exported':>13} {total:>9,} {head:>9,}  {same:>9}  {' '.join(ops[:ops.index('cat') + 1])}")
     if args.file_orders:
-        print(f"-- every valid order of the first-layer ops, operator list permuted in the default file --")
+        print("-- every valid order of the first-layer ops, operator list permuted in the default file --")
         rows = []
         for tags, data in file_orders(default_data):
             total, head = measure(data, workdir, "perm")
