@@ -20,9 +20,6 @@ Each dimension is there for what it does on the device (measured in
   weights (``int16x8``) where the device's runtime executes int16 activations:
   twice the activation bytes (arena) and a slower kernel, for less
   quantisation error. Offered only on devices whose profile lists int16.
-
-The order of the three paths is not a dimension: every integer export takes the
-order with the smallest arena (``export/oporder.py``; ``compress/README.md``).
 """
 
 from __future__ import annotations
