@@ -119,6 +119,9 @@ def test_tiny_search_measures_chooses_resumes_and_reproduces(tiny, tmp_path, cap
 
     nrf, small = result.devices
     assert len(nrf.trials) == 3 and len(small.trials) == 3
+    for d in (nrf, small):  # each study starts from the smallest point: the front's feasible anchor
+        assert d.trials[0].params == {"keep_c1": 0.5, "keep_c2": 0.5, "window_seconds": 0.128,
+                                      "hop_fraction": 1.0, "precision": "int8"}
     for t in nrf.trials:  # the constraints are check's figures on the exported file
         device = assess_file(t.artifact, hw)
         assert t.verdict == device.verdict and t.ram_bytes == device.ram_bytes

@@ -97,6 +97,16 @@ def load_space(path: str | None) -> SearchSpace:
     return SearchSpace() if path is None else load_toml_model(path, SearchSpace)
 
 
+def smallest(space: SearchSpace, hw: Any, clip_seconds: float | None) -> dict[str, Any]:
+    """The point with the least RAM, flash and latency per utterance: the fewest channels, the
+    shortest window, non-overlapping windows (fewest inferences), int8."""
+    params: dict[str, Any] = {f"keep_{g}": min(space.keep) for g in space.groups}
+    params["window_seconds"] = min(space.windows_for(clip_seconds))
+    params["hop_fraction"] = max(space.hop_fraction)
+    params["precision"] = "int8" if "int8" in space.precisions_for(hw) else space.precisions_for(hw)[0]
+    return params
+
+
 def suggest(trial: Any, space: SearchSpace, hw: Any, clip_seconds: float | None) -> dict[str, Any]:
     """One point of the space, drawn by the Optuna ``trial`` (categorical dimensions)."""
     params: dict[str, Any] = {f"keep_{g}": trial.suggest_categorical(f"keep_{g}", list(space.keep))

@@ -30,7 +30,7 @@ from .candidate import build, portable, train_candidate
 from .constraints import assess_file, constraint_values, stream_latency_budget_ms
 from .record import CONSTRAINTS, SEARCH_SCHEMA_VERSION, TrialRecord
 from .score import require_validation, validation_ua
-from .space import SearchSpace, recipe_text, suggest
+from .space import SearchSpace, recipe_text, smallest, suggest
 
 DIRECTIONS = ("maximize", "minimize")
 #: draws allowed per wanted trial before giving up (the space may hold fewer distinct points)
@@ -75,6 +75,12 @@ class Search:
         study = optuna.create_study(study_name=study_name(hw.name, self.seed), storage=self.storage(),
                                     sampler=sampler, directions=list(DIRECTIONS), load_if_exists=True)
         _fail_stale(study)
+        if not study.trials:
+            # NSGA-II's first generation is drawn at random; on a small device most of the space
+            # does not fit, and a generation without one feasible member leaves the constrained
+            # ranking to creep toward the feasible region. The smallest point is the likeliest to
+            # fit: trial 0 anchors the front's feasible end (if even it misses, nothing smaller exists).
+            study.enqueue_trial(smallest(self.space, hw, self.clip_seconds))
         finished = _finished(study)
         if len(finished) >= n_trials:
             self.progress.info(f"search {hw.name}: all {n_trials} trial(s) already finished")
