@@ -154,6 +154,9 @@ def test_tiny_search_measures_chooses_resumes_and_reproduces(tiny, tmp_path, cap
     assert len({t.recipe for t in nrf.trials}) == 3  # a redrawn candidate is pruned, not counted
     k = nrf.comparison
     assert k is not None and k.low <= k.ua_difference <= k.high and k.control.startswith("float32@1ep")
+    r = nrf.vs_reference  # the chosen file against the reference as trained, on the same clips
+    assert r is not None and r.low <= r.ua_difference <= r.high and r.control.startswith("float32 (the reference")
+    assert r.ua_difference == pytest.approx(chosen.test_ua - r.control_ua)
     assert (out / "search.json").is_file() and "## nrf52840" in (out / "search.md").read_text()
     page = (out / "index.html").read_text()  # the HTML report: a figure per device, the choice, the misfit
     assert page.count("<img ") == 2 and f"Chosen: trial {nrf.chosen}" in page and "No trial fits tight" in page

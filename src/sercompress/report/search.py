@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import html
 
-from ..search.record import CONSTRAINTS, DeviceSearch, SearchResult, TrialRecord
+from ..search.record import CONSTRAINTS, ControlComparison, DeviceSearch, SearchResult, TrialRecord
 from .html import CSS, html_table, img_tag, text_with_code
 from .plots import plain_log_x, png_bytes, pyplot
 from .tables import Grid
@@ -240,16 +240,21 @@ def chosen_section(d: DeviceSearch) -> list[str]:
         out.append('<p class="note">No paired comparison with a same-budget float control (the recipe '
                    "has no fine-tuning budget, or the predictions were not on the same clips).</p>")
     else:
-        verdict = ("significant: the interval excludes zero" if k.significant
-                   else "not significant: the interval includes zero")
-        out.append(text_with_code(
-            f"Test UA against the float control fine-tuned with the same budget (`{k.control}`, UA "
-            f"{_ua(k.control_ua)} %): {100 * k.ua_difference:+.1f} points [{100 * k.low:+.1f}, "
-            f"{100 * k.high:+.1f}] ({k.level:.0%} bootstrap interval, paired on the same test clips, resampling "
-            f"{RESAMPLED.get(k.unit, k.unit)}), {verdict}.").join(("<p>", "</p>")))
+        out.append(comparison_text(k, "the float control fine-tuned with the same budget"))
+    if d.vs_reference is not None:
+        out.append(comparison_text(d.vs_reference, "the reference as trained (not fine-tuned)"))
     if d.check_command or d.check:
         out.append(f"<pre>$ {html.escape(d.check_command or '')}\n{html.escape((d.check or '').rstrip())}</pre>")
     return out
+
+
+def comparison_text(k: ControlComparison, against: str) -> str:
+    verdict = ("significant: the interval excludes zero" if k.significant
+               else "not significant: the interval includes zero")
+    return text_with_code(
+        f"Test UA against {against} (`{k.control}`, UA {_ua(k.control_ua)} %): {100 * k.ua_difference:+.1f} "
+        f"points [{100 * k.low:+.1f}, {100 * k.high:+.1f}] ({k.level:.0%} bootstrap interval, paired on the "
+        f"same test clips, resampling {RESAMPLED.get(k.unit, k.unit)}), {verdict}.").join(("<p>", "</p>"))
 
 
 def search_html(r: SearchResult) -> str:

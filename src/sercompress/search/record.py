@@ -56,6 +56,8 @@ class DeviceSearch(Record):
     check_command: str | None = None    # the `sercompress check` command of the chosen file (its budget)
     check: str | None = None            # what that command prints
     comparison: ControlComparison | None = None
+    #: against the reference as trained (its float32 file, not fine-tuned): what the user ships today
+    vs_reference: ControlComparison | None = None
 
 
 class SearchResult(Record):
