@@ -64,7 +64,7 @@ STEP_SCHEMA_VERSION = 1
 #: Version of what a variant's *files* depend on (part of the directory hash). The
 #: record's own format is ``variant.VARIANT_SCHEMA_VERSION``: a record of another
 #: version is recomputed in place from the step checkpoints, without retraining.
-VARIANT_KEY_VERSION = 3  # 2: BatchNorm re-estimated after QAT steps too; 3: TFLite from the frozen function
+VARIANT_KEY_VERSION = 4  # 2: BatchNorm re-estimated after QAT steps too; 3: TFLite from the frozen function; 4: integer files get the smallest-arena branch order (export/oporder.py)
 
 
 def variant_key(recipe: Recipe, reference: Any, epochs_scale: float, max_epochs: int | None) -> str:
