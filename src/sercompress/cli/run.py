@@ -54,6 +54,16 @@ def with_data_options(config: Any, args: argparse.Namespace) -> Any:
     return config.model_copy(update={"data": data})
 
 
+def add_executor_options(p: argparse.ArgumentParser, workers_help: str) -> None:
+    """``--executor``, ``--address`` and ``--workers``: where a command's independent tasks run."""
+    p.add_argument("--executor", choices=("local", "ray"), default="local",
+                   help="local: worker processes on this machine (default); ray: tasks on a Ray cluster "
+                        "(pip install 'sercompress[ray]'; the store must be a path every node sees)")
+    p.add_argument("--address", default=None, metavar="A",
+                   help="Ray cluster to join ('auto', or ray://host:port); default: start a local Ray instance")
+    p.add_argument("--workers", type=worker_count_arg, default=None, metavar="N", help=workers_help)
+
+
 def worker_count_arg(text: str) -> int:
     try:
         n = int(text)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .run import worker_count_arg
+from .run import add_executor_options
 
 MAX_TRIALS = 1000
 
@@ -27,14 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="output directory (the study journal lives here)")
     p.add_argument("--store", default=None, help="store of variants and step checkpoints (default OUT/store)")
     p.add_argument("--seed", type=int, default=0, help="sampler seed (default 0)")
-    p.add_argument("--executor", choices=("local", "ray"), default="local",
-                   help="where candidates train: local worker processes (default) or Ray tasks "
-                        "(pip install 'sercompress[ray]'; the store must be a path every node sees)")
-    p.add_argument("--address", default=None, metavar="A",
-                   help="Ray cluster to join ('auto', or ray://host:port); default: start a local Ray instance")
-    p.add_argument("--workers", type=worker_count_arg, default=None, metavar="N",
-                   help="candidates trained at once (default: one per CPU core; 1 with --executor local: "
-                        "in this process)")
+    add_executor_options(p, "candidates trained at once (default: one per CPU core; 1 with --executor local: "
+                            "in this process)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(func=run)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .run import add_data_options, with_data_options, worker_count_arg
+from .run import add_data_options, add_executor_options, with_data_options
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -24,13 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "default: the config's [sweep] folds, else all)")
     p.add_argument("--seeds", type=seed_list, default=None, metavar="0,1",
                    help="seeds to run (comma-separated; default: the config's [sweep] seeds, else its seed)")
-    p.add_argument("--executor", choices=("local", "ray"), default="local",
-                   help="local: worker processes on this machine (default); ray: tasks on a Ray cluster "
-                        "(pip install 'sercompress[ray]')")
-    p.add_argument("--address", default=None, metavar="A",
-                   help="Ray cluster to join ('auto', or ray://host:port); default: start a local Ray instance")
-    p.add_argument("--workers", type=worker_count_arg, default=None, metavar="N",
-                   help="concurrent work units (default: one per CPU core)")
+    add_executor_options(p, "concurrent work units (default: one per CPU core)")
     p.add_argument("--store", default=None,
                    help="directory of finished work shared by every run (default: $SERCOMPRESS_STORE or "
                         "~/.cache/sercompress/store); on a Ray cluster, a path every node sees")
