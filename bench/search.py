@@ -78,10 +78,12 @@ def report(d, wall_s: float, reference_ua: float) -> None:
           f"recipe {d.chosen_recipe}")
     print(f"$ {d.check_command}")
     print(d.check.rstrip())
+    for what, r in (("same-budget float control", d.comparison), ("reference as trained", d.vs_reference)):
+        if r is not None:
+            print(f"vs {what} {r.control} (UA {r.control_ua:.3f}): {r.ua_difference:+.3f} "
+                  f"[{r.low:+.3f}, {r.high:+.3f}] ({r.level:.0%}, {r.unit}){' significant' if r.significant else ''}")
     k = d.comparison
     if k is not None:
-        print(f"vs same-budget float control {k.control} (UA {k.control_ua:.3f}): {k.ua_difference:+.3f} "
-              f"[{k.low:+.3f}, {k.high:+.3f}] ({k.level:.0%}, {k.unit}){' significant' if k.significant else ''}")
         near = [t for t in d.trials if t.feasible and t.test_ua >= k.control_ua - 0.01 and t.ram_bytes is not None]
         if near:
             s = min(near, key=lambda t: t.ram_bytes)

@@ -119,7 +119,7 @@ def test_tiny_search_measures_chooses_resumes_and_reproduces(tiny, tmp_path, cap
 
     nrf, small = result.devices
     assert len(nrf.trials) == 3 and len(small.trials) == 3
-    for d in (nrf, small):  # each study starts from the smallest point: the front's feasible anchor
+    for d in (nrf, small):  # each study starts from the smallest network at each window (half the budget)
         assert d.trials[0].params == {"keep_c1": 0.5, "keep_c2": 0.5, "window_seconds": 0.128,
                                       "hop_fraction": 1.0, "precision": "int8"}
     for t in nrf.trials:  # the constraints are check's figures on the exported file
@@ -271,3 +271,16 @@ def test_a_reference_without_validation_speakers_is_refused():
     empty = SimpleNamespace(val=SimpleNamespace(y=[]))
     with pytest.raises(ConfigError, match="val_speakers"):
         require_validation(empty)
+
+
+def test_the_anchors_are_the_smallest_network_at_every_window_that_fits_the_clip():
+    from sercompress.profile.hardware import get_hw_profile
+    from sercompress.search.space import SearchSpace, anchors
+
+    space = SearchSpace()
+    points = anchors(space, get_hw_profile("nrf52840"), 2.0)  # 3 s windows do not fit 2 s clips
+    assert [p["window_seconds"] for p in points] == [1.0, 1.5, 2.0]
+    assert all(p["keep_paths"] == p["keep_lflb"] == 0.25 and p["hop_fraction"] == 1.0 and p["precision"] == "int8"
+               for p in points)
+    only16 = space.model_copy(update={"precision": ("int16x8",)})
+    assert {p["precision"] for p in anchors(only16, get_hw_profile("nrf52840"), 3.0)} == {"int16x8"}

@@ -97,14 +97,19 @@ def load_space(path: str | None) -> SearchSpace:
     return SearchSpace() if path is None else load_toml_model(path, SearchSpace)
 
 
-def smallest(space: SearchSpace, hw: Any, clip_seconds: float | None) -> dict[str, Any]:
-    """The point with the least RAM, flash and latency per utterance: the fewest channels, the
-    shortest window, non-overlapping windows (fewest inferences), int8."""
-    params: dict[str, Any] = {f"keep_{g}": min(space.keep) for g in space.groups}
-    params["window_seconds"] = min(space.windows_for(clip_seconds))
-    params["hop_fraction"] = max(space.hop_fraction)
-    params["precision"] = "int8" if "int8" in space.precisions_for(hw) else space.precisions_for(hw)[0]
-    return params
+def anchors(space: SearchSpace, hw: Any, clip_seconds: float | None) -> list[dict[str, Any]]:
+    """The smallest network (fewest channels, int8, non-overlapping windows: fewest inferences) at
+    every window length, shortest first: the points likeliest to fit a small device.
+
+    Every window is there because no single window is smallest on every budget: a shorter window
+    has the smaller arena and per-inference latency, but also the smaller per-inference budget
+    (its hop), and a streamed clip pays for its extra inferences.
+    """
+    precisions = space.precisions_for(hw)
+    base: dict[str, Any] = {f"keep_{g}": min(space.keep) for g in space.groups}
+    base["hop_fraction"] = max(space.hop_fraction)
+    base["precision"] = "int8" if "int8" in precisions else precisions[0]
+    return [{**base, "window_seconds": w} for w in sorted(space.windows_for(clip_seconds))]
 
 
 def suggest(trial: Any, space: SearchSpace, hw: Any, clip_seconds: float | None) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from .candidate import build, portable, train_candidate
 from .constraints import assess_file, constraint_values, stream_latency_budget_ms
 from .record import CONSTRAINTS, SEARCH_SCHEMA_VERSION, TrialRecord
 from .score import require_validation, validation_ua
-from .space import SearchSpace, recipe_text, smallest, suggest
+from .space import SearchSpace, anchors, recipe_text, suggest
 
 DIRECTIONS = ("maximize", "minimize")
 #: draws allowed per wanted trial before giving up (the space may hold fewer distinct points)
@@ -77,10 +77,11 @@ class Search:
         _fail_stale(study)
         if not study.trials:
             # NSGA-II's first generation is drawn at random; on a small device most of the space
-            # does not fit, and a generation without one feasible member leaves the constrained
-            # ranking to creep toward the feasible region. The smallest point is the likeliest to
-            # fit: trial 0 anchors the front's feasible end (if even it misses, nothing smaller exists).
-            study.enqueue_trial(smallest(self.space, hw, self.clip_seconds))
+            # does not fit, and a generation without a feasible member leaves the constrained
+            # ranking to creep toward the feasible region. The smallest network at each window
+            # anchors the front's feasible end (if none fits, nothing in the space does).
+            for params in anchors(self.space, hw, self.clip_seconds)[: max(1, n_trials // 2)]:
+                study.enqueue_trial(params)
         finished = _finished(study)
         if len(finished) >= n_trials:
             self.progress.info(f"search {hw.name}: all {n_trials} trial(s) already finished")
