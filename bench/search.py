@@ -4,8 +4,9 @@ For each ``--hw`` device, runs (or resumes) the search in ``--out`` with the sto
 ``--store`` and prints the trials (params, UA of the exported file, latency per
 utterance, RAM, flash, verdict), the wall time, the Pareto front, the chosen variant's
 `check` verdict and its test UA with the paired difference to the same-budget float
-control, and the smallest-RAM feasible trial whose test UA is within 1 point of that
-control (point estimates; the paired interval is the chosen variant's only). The
+control and to the reference's float32 file, and the smallest-RAM feasible trial whose
+test UA is within 1 point of each (point estimates; the paired intervals are the chosen
+variant's only). The
 study ranks and chooses by validation UA; test UA is printed, never ranked by.
 
     python bench/search.py --run-dir RUN --out DIR [--store DIR] [--hw nrf52840 ...]
@@ -82,16 +83,16 @@ def report(d, wall_s: float, reference_ua: float) -> None:
         if r is not None:
             print(f"vs {what} {r.control} (UA {r.control_ua:.3f}): {r.ua_difference:+.3f} "
                   f"[{r.low:+.3f}, {r.high:+.3f}] ({r.level:.0%}, {r.unit}){' significant' if r.significant else ''}")
-    k = d.comparison
-    if k is not None:
+    for what, k in (("the same-budget control", d.comparison), ("the reference's float32 file", d.vs_reference)):
+        if k is None:
+            continue
         near = [t for t in d.trials if t.feasible and t.test_ua >= k.control_ua - 0.01 and t.ram_bytes is not None]
         if near:
             s = min(near, key=lambda t: t.ram_bytes)
-            print(f"smallest-RAM feasible trial within 1 point of the control (point estimate): "
-                  f"trial {s.number}, RAM {s.ram_bytes / 1024:.0f} KiB, test UA {s.test_ua:.3f}")
+            print(f"smallest-RAM feasible trial within 1 point of {what} (test UA, point estimates): "
+                  f"trial {s.number}, RAM {s.ram_bytes / 1024:.0f} KiB, test UA {s.test_ua:.3f} vs {k.control_ua:.3f}")
         else:
-            print("no feasible trial within 1 point of the control's UA")
-
+            print(f"no feasible trial within 1 point of {what} ({k.control_ua:.3f})")
 
 if __name__ == "__main__":
     main()
