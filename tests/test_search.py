@@ -284,3 +284,24 @@ def test_the_anchors_are_the_smallest_network_at_every_window_that_fits_the_clip
                for p in points)
     only16 = space.model_copy(update={"precision": ("int16x8",)})
     assert {p["precision"] for p in anchors(only16, get_hw_profile("nrf52840"), 3.0)} == {"int16x8"}
+
+
+def test_weight_sharing_is_offered_only_where_the_toolchain_stores_it_smaller(tmp_path):
+    from sercompress.compress import load_recipe
+    from sercompress.profile.hardware import get_hw_profile
+    from sercompress.search.space import SearchSpace, recipe_text
+
+    space = SearchSpace()
+    assert space.sharing_for(get_hw_profile("nrf52840")) == ("none",)
+    assert space.sharing_for(get_hw_profile("ethos-u55-128")) == ("none", "cluster16", "prune50")
+    params = {"keep_paths": 0.5, "keep_lflb": 0.5, "window_seconds": 3.0, "hop_fraction": 1.0, "precision": "int8"}
+    plain = recipe_text(params, space, 3.0)
+    assert recipe_text({**params, "weight_sharing": "none"}, space, 3.0) == plain  # the same variant
+    for sharing, step in (("cluster16", "cluster"), ("prune50", "prune")):
+        name, text = recipe_text({**params, "weight_sharing": sharing}, space, 3.0)
+        (tmp_path / f"{name}.toml").write_text(text)
+        recipe = load_recipe(tmp_path / f"{name}.toml")
+        assert name != plain[0] and [s.type for s in recipe.steps] == ["prune_channels", step, "window", "ptq"]
+        assert recipe.steps[1].finetune.learning_rate == 1e-4 and recipe.steps[1].finetune.epochs == 3
+    with pytest.raises(ValueError, match="weight_sharing"):
+        SearchSpace(weight_sharing=("cluster4",))
