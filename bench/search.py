@@ -60,7 +60,7 @@ def main() -> None:
 def report(d, wall_s: float, reference_ua: float) -> None:
     print(f"\n== {d.hardware}: {len(d.trials)} trials, {sum(t.feasible for t in d.trials)} fit, "
           f"wall {wall_s:.0f} s (shared machine; includes resumed work); reference Keras UA {reference_ua:.3f}")
-    print(f"{'#':>3} {'paths':>6} {'lflb':>6} {'win s':>6} {'hop':>4} {'prec':>8} {'valUA':>6} {'testUA':>6} "
+    print(f"{'#':>3} {'paths':>6} {'lflb':>6} {'win s':>6} {'hop':>4} {'prec':>8} {'share':>9} {'valUA':>6} {'testUA':>6} "
           f"{'ms/utt':>9} {'RAM KiB':>8} {'flash KiB':>9}  verdict")
     for t in d.trials:
         p = t.params
@@ -68,7 +68,7 @@ def report(d, wall_s: float, reference_ua: float) -> None:
         kib = (lambda b: "-" if b is None else f"{b / 1024:.0f}")
         mark = "*" if t.number in d.front else " "
         print(f"{t.number:>3}{mark}{p.get('keep_paths', '-'):>6} {p.get('keep_lflb', '-'):>6} "
-              f"{p['window_seconds']:>6} {p['hop_fraction']:>4} {p['precision']:>8} {t.val_ua:>6.3f} {t.test_ua:>6.3f} {lat:>9} "
+              f"{p['window_seconds']:>6} {p['hop_fraction']:>4} {p['precision']:>8} {p.get('weight_sharing', '-'):>9} {t.val_ua:>6.3f} {t.test_ua:>6.3f} {lat:>9} "
               f"{kib(t.ram_bytes):>8} {kib(t.flash_bytes):>9}  {t.verdict}")
     print(f"front (*): {list(d.front)}")
     if d.chosen is None:
