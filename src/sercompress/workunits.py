@@ -14,12 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from .baseline import BaselineSpec
+from .compress.recipe import RECIPE_DIR  # noqa: F401  (one definition; the pipeline, workers and sweep import it from here)
 from .progress import Progress
-from .resources import shipped_dir
 from .runconfig import RunConfig
 from .storage import is_done, store_entry
 
-RECIPE_DIR = shipped_dir("compress")
 #: the model every recipe compresses
 REFERENCE_MODEL = "light_sernet"
 #: Recipes a baseline is given: its float file, and its int8 PTQ form.
