@@ -60,9 +60,10 @@ def run(args: argparse.Namespace) -> int:
         fit = sum(t.feasible for t in d.trials)
         print(f"{d.hardware}: {len(d.trials)} trials, {fit} fit, front {list(d.front)}, chosen "
               f"{'none' if d.chosen is None else d.chosen}")
-        if d.comparison is not None:
-            k = d.comparison
-            print(f"  UA vs {k.control}: {k.ua_difference:+.3f} [{k.low:+.3f}, {k.high:+.3f}]")
+        for k in (d.comparison, d.vs_reference):
+            if k is not None:
+                print(f"  test UA vs {k.control}: {k.ua_difference:+.3f} [{k.low:+.3f}, {k.high:+.3f}]"
+                      f"{' significant' if k.significant else ''}")
     print(f"wrote {args.out}/search.json, {args.out}/search.md, {args.out}/index.html "
           f"({result.wall_time_s:.0f} s)")
     return 0 if all(d.chosen is not None for d in result.devices) else 1
