@@ -125,3 +125,28 @@ def test_report_module_does_not_import_tensorflow():
             "print([m for m in ('tensorflow', 'tf_keras', 'tensorflow_model_optimization') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_sercompress_report_rerenders_a_search_from_its_record_alone(tmp_path, capsys):
+    import json
+    import subprocess
+    import sys
+
+    from sercompress.cli import main
+    from sercompress.records import write_record
+
+    write_record(tmp_path / "search.json", result(fitting_device(), unfit_device()))
+    code = ("import sys\nfrom sercompress.cli import main\n"
+            f"rc = main(['report', {str(tmp_path)!r}])\n"
+            "print([m for m in ('tensorflow', 'tf_keras', 'optuna') if m in sys.modules], rc)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[] 0"
+    page = (tmp_path / "index.html").read_text()
+    assert "<img" in page and "No trial fits" in page and (tmp_path / "search.md").is_file()
+    data = json.loads((tmp_path / "search.json").read_text())
+    (tmp_path / "search.json").write_text(json.dumps({**data, "schema_version": 1}))
+    (tmp_path / "index.html").unlink()
+    assert main(["report", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "search.json" in err and "schema version" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "index.html").exists()

@@ -7,6 +7,8 @@ from typing import Literal
 from ..records import Record
 
 SEARCH_SCHEMA_VERSION = 2
+#: the record's file in a search's output directory
+SEARCH_FILE = "search.json"
 #: the budgets a candidate must meet on a device, in the order of Optuna's constraint vector
 CONSTRAINTS: tuple[str, ...] = ("flash", "ram", "latency", "dtype")
 

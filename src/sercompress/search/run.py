@@ -8,7 +8,7 @@ from typing import Any
 
 from ..storage import atomic_write_bytes, atomic_write_text
 from .constraints import assess_file, check_command, check_text
-from .record import ControlComparison, DeviceSearch, SearchResult, TrialRecord
+from .record import SEARCH_FILE, ControlComparison, DeviceSearch, SearchResult, TrialRecord
 from .space import SearchSpace
 from .study import Search, choose, pareto_front
 
@@ -35,16 +35,21 @@ def run_search(reference: Any, hardware: list[Any], space: SearchSpace, out: str
         trials = search.run(hw, n_trials, executor)
         devices.append(device_result(search, hw, trials, single=len(hardware) == 1))
     result = SearchResult(reference=str(reference.run_dir), seed=seed, n_trials=n_trials,
-                          sampler="optuna NSGAIISampler (constraints_func), one study per device",
-                          validation_clips=len(data.val.y), devices=tuple(devices), wall_time_s=round(time.perf_counter() - t0, 1))
+                          sampler="optuna NSGAIISampler (constraints via Trial.set_constraint), one study per device",
+                          validation_clips=len(data.val.y), devices=tuple(devices),
+                          wall_time_s=round(time.perf_counter() - t0, 1))
+    write_search_files(result, out)
+    return result
+
+
+def write_search_files(result: SearchResult, out: Path, record: bool = True) -> list[Path]:
+    """``OUT/search.json`` (unless ``record`` is False: re-rendering), ``search.md`` and ``index.html``."""
     from ..records import write_record
     from ..report.search import SEARCH_HTML, search_html
 
-    page = search_html(result)  # rendered before any write: a failing renderer leaves no half output
-    write_record(out / "search.json", result)
-    atomic_write_text(out / "search.md", markdown(result))
-    atomic_write_text(out / SEARCH_HTML, page)
-    return result
+    page, text = search_html(result), markdown(result)  # rendered before any write: no half output
+    written = [write_record(out / SEARCH_FILE, result)] if record else []
+    return [*written, atomic_write_text(out / "search.md", text), atomic_write_text(out / SEARCH_HTML, page)]
 
 
 def device_result(search: Search, hw: Any, trials: list[TrialRecord], single: bool) -> DeviceSearch:
