@@ -103,16 +103,20 @@ def _check(static: Any, hw: Any, args: argparse.Namespace) -> Any:
 
 
 def _print(device: Any, power_source: str | None) -> None:
+    print(check_text(device, power_source), end="")
+
+
+def check_text(device: Any, power_source: str | None) -> str:
+    """What ``check`` prints for one device assessment (``sercompress search`` records it too)."""
     from ..fit import STATUS_MARK, latency_text
 
     result, latency = device.fit, device.latency
-    print(f"{result.artifact} on {result.hardware}: {result.verdict}")
-    print(f"  latency {latency_text(latency)}")
+    lines = [f"{result.artifact} on {result.hardware}: {result.verdict}", f"  latency {latency_text(latency)}"]
     energy = energy_text(latency, power_source)
     if energy:
-        print(f"  energy  {energy}")
-    for c in result.checks:
-        print(f"  {STATUS_MARK[c.status]} {c.name:<8} {c.reason}")
+        lines.append(f"  energy  {energy}")
+    lines += [f"  {STATUS_MARK[c.status]} {c.name:<8} {c.reason}" for c in result.checks]
+    return "".join(line + "\n" for line in lines)
 
 
 def energy_text(latency: Any, source: str | None) -> str:

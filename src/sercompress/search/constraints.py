@@ -82,12 +82,6 @@ def constraint_values(device: Any) -> dict[str, float]:
 
 def check_text(device: Any, hw: Any) -> str:
     """What ``sercompress check --hw NAME FILE`` prints for this assessment."""
-    import contextlib
-    import io
+    from ..cli.check import check_text as text
 
-    from ..cli.check import _print
-
-    buf = io.StringIO()
-    with contextlib.redirect_stdout(buf):
-        _print(device, hw.sources.get("active_power_mw"))
-    return buf.getvalue()
+    return text(device, hw.sources.get("active_power_mw"))
