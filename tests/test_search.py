@@ -75,6 +75,12 @@ def test_recipes_are_valid_and_a_whole_clip_window_ignores_the_hop(tmp_path):
     whole = [recipe_text({**params, "window_seconds": 3.0, "hop_fraction": h}, space, 3.0) for h in (0.5, 1.0)]
     assert whole[0] == whole[1]  # one variant, not two
     assert recipe_text({**params, "precision": "int16x8"}, space, 3.0)[0] != name
+    mixed = recipe_text({**params, "precision": "mixed"}, space, 3.0, ("lflb1", "lflb2"))
+    (tmp_path / "m.toml").write_text(mixed[1])
+    ptq = load_recipe(tmp_path / "m.toml").ptq
+    assert ptq.mode == "mixed" and ptq.int16_blocks == ("lflb1", "lflb2") and mixed[0] not in (name,)
+    with pytest.raises(ValueError, match="int16 blocks"):
+        recipe_text({**params, "precision": "mixed"}, space, 3.0)
 
 
 # --------------------------------------------------------------------------- a tiny real search
@@ -175,6 +181,34 @@ def test_tiny_search_measures_chooses_resumes_and_reproduces(tiny, tmp_path, cap
     fresh = run_recipe(out / "nrf52840" / "chosen-recipe.toml", reference, tmp_path / "fresh",
                        data=reference.data(), progress=Progress(stream=io.StringIO()))
     assert sha256_file(fresh.path("tflite")) == chosen.artifact_sha256
+
+
+@pytest.mark.slow
+def test_mixed_candidates_compute_int16_in_the_blocks_measured_to_gain(tiny, tmp_path, monkeypatch):
+    from sercompress.compress import load_recipe
+    from sercompress.profile.hardware import get_hw_profile
+    from sercompress.profile.tflite_reader import parse_tflite
+    from sercompress.search import load_space, run_search, sensitivity
+
+    reference, space_file = tiny
+    space = load_space(str(space_file)).model_copy(update={"precision": ("mixed",), "mixed_blocks": 1})
+    store = tmp_path / "store"
+    result = run_search(reference, [get_hw_profile("nrf52840")], space, tmp_path / "out", store=store,
+                        n_trials=1, seed=0, progress=Progress(stream=io.StringIO()))
+    m = result.int16_sensitivity
+    assert m is not None and {b.block for b in m.blocks} == {"conv1", "pool1", "conv2", "gap", "classifier"}
+    assert [b.error for b in m.blocks] == sorted(b.error for b in m.blocks)
+    gaining = [b.block for b in m.blocks if b.error < m.int8_error]
+    assert m.chosen == tuple(gaining[:1]) == result.int16_blocks and m.chosen, "no block of the tiny net gains"
+    trial = result.devices[0].trials[0]
+    assert load_recipe(trial.recipe).ptq.int16_blocks == m.chosen
+    graph = parse_tflite("m.tflite", Path(trial.artifact).read_bytes())
+    int16_blocks = {layer.outputs[0].name.split(";")[-1].split("/")[1] for layer in graph.layers
+                     if layer.raw_op not in ("QUANTIZE", "SOFTMAX") and layer.outputs[0].dtype == "int16"}
+    assert int16_blocks == set(m.chosen)  # what the file computes in int16 is what was chosen
+    monkeypatch.setattr(sensitivity, "measure", lambda *a: pytest.fail("measured again"))
+    again = sensitivity.int16_sensitivity(reference, reference.data(), store, 2)  # read from the store
+    assert again.blocks == m.blocks and again.chosen == tuple(gaining[:2])
 
 
 @pytest.mark.slow

@@ -84,10 +84,11 @@ def _without_probabilities(acc: Metrics | None) -> Metrics | None:
 
 
 def deployment_dtype(static: StaticProfile) -> str:
-    """float32 / float16 / dynamic_int8 / int8 / int16x8, read from the file's tensors."""
+    """float32 / float16 / dynamic_int8 / int8 / int16x8 / int8+int16x8 (per-block mixed),
+    read from the file's tensors."""
     weights, acts = set(static.weight_dtypes), set(static.activation_dtypes)
     if "int16" in acts:
-        return "int16x8"
+        return "int8+int16x8" if "int8" in acts else "int16x8"
     if "int8" in acts and "float32" not in acts - {"int8"}:
         return "int8"
     if "int8" in weights:

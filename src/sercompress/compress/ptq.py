@@ -1,7 +1,7 @@
 """Post-training quantisation: a conversion option, not a training step.
 
-``apply`` leaves the model alone; the runner passes the step's ``mode`` and
-``int8_io`` to :func:`sercompress.export.tflite.to_tflite`, with
+``apply`` leaves the model alone; the runner passes the step's ``mode``,
+``int8_io`` and ``int16_blocks`` to :func:`sercompress.export.tflite.to_tflite`, with
 representative data drawn from the training split.
 """
 
@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..errors import RecipeError
 from ..export.verify import Claim
+from .channels import block_of
 from .recipe import PtqStep
 from .registry import StepContext, register
 
 #: modes whose kernels are all stored as integers
-INTEGER_WEIGHT_MODES: frozenset[str] = frozenset({"int8", "int16x8"})
+INTEGER_WEIGHT_MODES: frozenset[str] = frozenset({"int8", "int16x8", "mixed"})
 #: dynamic-range mode leaves kernels under 1024 weights in float (the converter's
 #: threshold); the bulk of the weights must still be int8
 DYNAMIC_MIN_INTEGER_FRACTION = 0.8
@@ -32,6 +34,16 @@ class Ptq:
 
     @staticmethod
     def claims(step: PtqStep, model: Any) -> list[Claim]:
+        _check_int16_blocks(step, model)
         if step.mode == "dynamic":
             return [Claim(min_integer_fraction=DYNAMIC_MIN_INTEGER_FRACTION)]
         return [Claim(integer_weights=step.mode in INTEGER_WEIGHT_MODES)]
+
+
+def _check_int16_blocks(step: PtqStep, model: Any) -> None:
+    """A mixed step's blocks must be blocks of the model (checked before anything trains)."""
+    known = {block_of(layer.name) for layer in getattr(model, "layers", ())}
+    unknown = sorted(set(step.int16_blocks) - known)
+    if unknown:
+        raise RecipeError(f"int16_blocks names {unknown}, which are not blocks of the model; its blocks: "
+                          f"{sorted(known)}", key="int16_blocks")

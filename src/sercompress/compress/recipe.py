@@ -130,17 +130,31 @@ class QatStep(FrozenModel):
 
 
 class PtqStep(FrozenModel):
-    """TFLite converter post-training quantisation; always the last step."""
+    """TFLite converter post-training quantisation; always the last step.
+
+    ``mode = "mixed"`` is per-block precision: int16 activations (int8 weights) in the
+    blocks named by ``int16_blocks``, int8 everywhere else (:mod:`sercompress.export.mixed`).
+    A block is a layer's name up to its first ``_`` (Light-SERNet: ``path1``-``path3``,
+    ``paths``, ``lflb1``-``lflb4``, ``head``, ``gap``, ``classifier``); names are checked
+    against the model before anything trains.
+    """
 
     type: Literal["ptq"] = "ptq"
-    mode: Literal["dynamic", "float16", "int8", "int16x8"]
+    mode: Literal["dynamic", "float16", "int8", "int16x8", "mixed"]
     #: int8 only: make the input and output tensors int8 as well (MCU deployment)
     int8_io: bool = False
+    #: mixed only: the blocks computed with int16 activations
+    int16_blocks: tuple[str, ...] = Field((), max_length=64)
 
     @model_validator(mode="after")
     def _io(self) -> PtqStep:
         if self.int8_io and self.mode != "int8":
             raise ValueError(f"int8_io needs mode = 'int8', not '{self.mode}'")
+        if (self.mode == "mixed") != bool(self.int16_blocks):
+            raise ValueError("mode = 'mixed' needs int16_blocks = [\"block\", ...], and int16_blocks "
+                             f"need mode = 'mixed' (not '{self.mode}')")
+        if len(set(self.int16_blocks)) != len(self.int16_blocks):
+            raise ValueError(f"int16_blocks names a block twice: {list(self.int16_blocks)}")
         return self
 
 
@@ -268,7 +282,7 @@ class Recipe(FrozenModel):
     def main_is_integer(self) -> bool:
         """Is the main .tflite already an integer-activation file?"""
         ptq = self.ptq
-        return self.has_qat or (ptq is not None and ptq.mode in ("int8", "int16x8"))
+        return self.has_qat or (ptq is not None and ptq.mode in ("int8", "int16x8", "mixed"))
 
 
 def sequence_problem(steps: tuple[Step, ...]) -> str | None:

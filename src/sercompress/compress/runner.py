@@ -257,7 +257,8 @@ def export_and_measure(recipe: Recipe, recipe_path: str | None, model: Any, clai
     ptq = recipe.ptq
     files: dict[str, Path] = {}
     files["tflite"] = atomic_write_bytes(vdir / ARTIFACT_FILES["tflite"], to_tflite(
-        model, ptq.mode if ptq else None, rep, int8_io=ptq.int8_io if ptq else False))
+        model, ptq.mode if ptq else None, rep, int8_io=ptq.int8_io if ptq else False,
+        int16_blocks=ptq.int16_blocks if ptq else ()))
     onnx_error = None
     try:
         files["onnx"] = atomic_write_bytes(vdir / ARTIFACT_FILES["onnx"], to_onnx(model))

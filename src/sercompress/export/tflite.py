@@ -13,19 +13,24 @@ the same files. Modes follow the TFLite converter's post-training options:
               QAT, whose ranges are learnt). ``int8_io`` makes the input and
               output tensors int8 too (what an MCU wants).
 ``int16x8``   int16 activations, int8 weights (needs ``representative``).
+``mixed``     ``int16x8`` in the Keras blocks ``int16_blocks`` (e.g. ``lflb1``), ``int8``
+              elsewhere, with requantisations between them (:mod:`.mixed`); the input and
+              output tensors are integers in the precision of the block reading / writing them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any, Literal
 
 import numpy as np
 
 from ..errors import ArtifactError
 
-PtqMode = Literal["dynamic", "float16", "int8", "int16x8"]
-PTQ_MODES: tuple[str, ...] = ("dynamic", "float16", "int8", "int16x8")
+PtqMode = Literal["dynamic", "float16", "int8", "int16x8", "mixed"]
+PTQ_MODES: tuple[str, ...] = ("dynamic", "float16", "int8", "int16x8", "mixed")
+#: modes whose files TFLite Micro runs with integer kernels only
+INTEGER_MODES: tuple[str, ...] = ("int8", "int16x8", "mixed")
 #: Representative samples used for calibration: TFLite's docs suggest ~100-500.
 MAX_REPRESENTATIVE = 200
 
@@ -35,12 +40,33 @@ def to_tflite(
     mode: PtqMode | None = None,
     representative: np.ndarray | None = None,
     int8_io: bool = False,
+    int16_blocks: Sequence[str] = (),
 ) -> bytes:
     """Convert a tf_keras model to TFLite flatbuffer bytes.
 
     ``representative`` is a float32 batch ``[N, *input_shape]`` (drawn from the
     training split, never the test split) used to calibrate activation ranges.
     """
+    if mode is None and _is_quantization_aware(model):
+        mode = "int8"  # a QAT model is only meaningful converted with its learnt ranges
+    if (mode == "mixed") != bool(int16_blocks):
+        raise ValueError("int16_blocks go with mode='mixed', and mode='mixed' needs them")
+    if mode == "mixed":
+        from .mixed import splice
+
+        data = splice(convert_once(model, "int8", representative, int8_io=True),
+                      convert_once(model, "int16x8", representative), int16_blocks)
+    else:
+        data = convert_once(model, mode, representative, int8_io)
+    if mode in INTEGER_MODES:  # the integer files TFLite Micro runs: branch order for its arena
+        from .oporder import smallest_arena_order
+
+        data = smallest_arena_order(data)
+    return data
+
+
+def convert_once(model: Any, mode: PtqMode | None, representative: np.ndarray | None, int8_io: bool = False) -> bytes:
+    """One run of the TFLite converter in ``mode`` (not ``mixed``), operators as it emits them."""
     from ..tf_env import tf
 
     if mode is not None and mode not in PTQ_MODES:
@@ -57,9 +83,6 @@ def to_tflite(
         converter = t.lite.TFLiteConverter.from_concrete_functions([fn], model)
     else:
         converter = t.lite.TFLiteConverter.from_concrete_functions([_inference_function(model)])
-    if mode is None and _is_quantization_aware(model):
-        # A QAT model is only meaningful converted with its learnt ranges.
-        mode = "int8"
     if mode is not None:
         converter.optimizations = [t.lite.Optimize.DEFAULT]
     if mode == "float16":
@@ -87,10 +110,6 @@ def to_tflite(
             data = bytes(converter.convert())
     except Exception as e:  # the converter raises a zoo of types; name the mode
         raise ArtifactError(f"TFLite conversion (mode={mode}) failed: {e}") from e
-    if mode in ("int8", "int16x8"):  # the integer files TFLite Micro runs: branch order for its arena
-        from .oporder import smallest_arena_order
-
-        data = smallest_arena_order(data)
     return data
 
 

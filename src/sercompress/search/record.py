@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from ..records import Record
+from .sensitivity import Int16Sensitivity
 
 SEARCH_SCHEMA_VERSION = 2
 #: the record's file in a search's output directory
@@ -73,3 +74,6 @@ class SearchResult(Record):
                                    "minimize latency per utterance (per-window estimate x windows per clip)")
     devices: tuple[DeviceSearch, ...]
     wall_time_s: float
+    #: the int16 blocks of the mixed-precision candidates, and the measurement that chose them (if measured)
+    int16_blocks: tuple[str, ...] = ()
+    int16_sensitivity: Int16Sensitivity | None = None

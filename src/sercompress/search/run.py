@@ -37,7 +37,10 @@ def run_search(reference: Any, hardware: list[Any], space: SearchSpace, out: str
     result = SearchResult(reference=str(reference.run_dir), seed=seed, n_trials=n_trials,
                           sampler="optuna NSGAIISampler (constraints via Trial.set_constraint), one study per device",
                           validation_clips=len(data.val.y), devices=tuple(devices),
-                          wall_time_s=round(time.perf_counter() - t0, 1))
+                          wall_time_s=round(time.perf_counter() - t0, 1),
+                          int16_blocks=tuple(space.int16_blocks or (search.sensitivity.chosen if search.sensitivity
+                                                                    else ())),
+                          int16_sensitivity=search.sensitivity)
     write_search_files(result, out)
     return result
 
@@ -129,6 +132,7 @@ def markdown(result: SearchResult) -> str:
              f"ranks and chooses by UA on the validation speakers ({result.validation_clips} clips); "
              "the test UA is reported, never ranked by. A streamed candidate's latency budget per "
              "inference is min(hop, device budget / windows per clip).", ""]
+    lines += _mixed_lines(result)
     for d in result.devices:
         lines += [f"## {d.hardware}", "", f"{sum(t.feasible for t in d.trials)} of {len(d.trials)} trials fit.",
                   "", "Pareto front (feasible; validation UA up, latency per utterance down):", "",
@@ -149,6 +153,19 @@ def markdown(result: SearchResult) -> str:
             lines += ["", "```", f"$ {d.check_command}", (d.check or "").rstrip(), "```"]
         lines.append("")
     return "\n".join(lines)
+
+
+def _mixed_lines(result: SearchResult) -> list[str]:
+    """Which blocks the mixed-precision candidates compute in int16, and the measurement behind it."""
+    m = result.int16_sensitivity
+    if m is None:
+        return [f"Mixed-precision candidates: int16 in {'+'.join(result.int16_blocks)} (given by the space).", ""] \
+            if result.int16_blocks else []
+    rows = [f"| {b.block} | {b.error:.4f} |" for b in m.blocks]
+    return [f"Mixed-precision candidates: int16 in {'+'.join(m.chosen) or '(none: no block gains)'}, int8 "
+            f"elsewhere. Chosen by the reference's error with one block in int16: mean |p - p_float| on "
+            f"{m.probe_clips} training clips (all int8 {m.int8_error:.4f}, all int16 {m.int16_error:.4f}):", "",
+            "| int16 block | error |", "|---|---|", *rows, ""]
 
 
 def _row(t: TrialRecord) -> str:

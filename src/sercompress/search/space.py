@@ -16,10 +16,12 @@ Each dimension is there for what it does on the device (measured in
 * ``hop_fraction``: hop = window x fraction. 1.0 means non-overlapping windows
   (fewest inferences per utterance); 0.5 overlaps them (more evidence, twice
   the latency per utterance). It does not change RAM or flash.
-* ``precision`` (``ptq``): int8 everywhere, or int16 activations with int8
-  weights (``int16x8``) where the device's runtime executes int16 activations:
-  twice the activation bytes (arena) and a slower kernel, for less
-  quantisation error. Offered only on devices whose profile lists int16.
+* ``precision`` (``ptq``): int8 everywhere; int16 activations with int8
+  weights everywhere (``int16x8``); or ``mixed``: int16 only in the blocks
+  where it buys accuracy (measured on the reference, :mod:`.sensitivity`), int8
+  elsewhere. int16 costs twice the activation bytes where it is used (arena)
+  and a slower kernel, for less quantisation error. The int16 options are
+  offered only on devices whose profile lists int16 activations.
 * ``weight_sharing`` (a ``cluster`` or ``prune`` step after the channel pruning,
   fine-tuned at the recipes' gentler rate): 16 shared values per kernel, or half
   the weights zero. Offered only where the device's toolchain turns them into
@@ -44,6 +46,9 @@ SHARING_STEPS: dict[str, tuple[str, ...]] = {
     "prune50": ('type = "prune"', "target_sparsity = 0.5"),
 }
 
+#: ``ptq`` modes a candidate may have (``mixed``: int16 in the measured blocks, int8 elsewhere)
+PRECISIONS: tuple[str, ...] = ("int8", "int16x8", "mixed")
+
 #: Light-SERNet's channel groups: the first-layer paths (arena) and the LFLB blocks (MACs, flash)
 DEFAULT_GROUPS: dict[str, tuple[str, ...]] = {
     "paths": ("path1", "path2", "path3"),
@@ -58,7 +63,11 @@ class SearchSpace(FrozenModel):
     keep: tuple[float, ...] = (0.25, 0.375, 0.5, 0.75, 1.0)
     window_seconds: tuple[float, ...] = (1.0, 1.5, 2.0, 3.0)
     hop_fraction: tuple[float, ...] = (0.5, 1.0)
-    precision: tuple[str, ...] = ("int8", "int16x8")
+    precision: tuple[str, ...] = ("int8", "int16x8", "mixed")
+    #: the int16 blocks of ``mixed`` candidates; None: the ``mixed_blocks`` blocks whose int16 lowers the
+    #: reference's quantisation error most (:mod:`.sensitivity`)
+    int16_blocks: tuple[str, ...] | None = Field(None, min_length=1, max_length=64)
+    mixed_blocks: int = Field(2, ge=1, le=64)
     weight_sharing: tuple[str, ...] = ("none", "cluster16", "prune50")
     #: fine-tuning of a weight-sharing step (the shipped recipes' rate: the channels are already recovered)
     sharing_epochs: int = Field(3, ge=1, le=200)
@@ -94,8 +103,8 @@ class SearchSpace(FrozenModel):
     @field_validator("precision")
     @classmethod
     def _precision(cls, v: tuple[str, ...]) -> tuple[str, ...]:
-        if not v or any(p not in ("int8", "int16x8") for p in v):
-            raise ValueError("precision must list 'int8' and/or 'int16x8'")
+        if not v or any(p not in PRECISIONS for p in v):
+            raise ValueError(f"precision must list some of {', '.join(PRECISIONS)}")
         return v
 
     @field_validator("groups")
@@ -106,7 +115,7 @@ class SearchSpace(FrozenModel):
         return v
 
     def precisions_for(self, hw: Any) -> tuple[str, ...]:
-        """int16x8 only where the device executes int16 activations (else every such trial misfits)."""
+        """int16x8 and mixed only where the device executes int16 activations (else every such trial misfits)."""
         dtypes = tuple(getattr(hw, "activation_dtypes", ()) or ())
         return tuple(p for p in self.precision if p == "int8" or "int16" in dtypes) or ("int8",)
 
@@ -155,8 +164,11 @@ def suggest(trial: Any, space: SearchSpace, hw: Any, clip_seconds: float | None)
     return params
 
 
-def recipe_text(params: dict[str, Any], space: SearchSpace, clip_seconds: float | None) -> tuple[str, str]:
+def recipe_text(params: dict[str, Any], space: SearchSpace, clip_seconds: float | None,
+                int16_blocks: tuple[str, ...] = ()) -> tuple[str, str]:
     """The recipe (name, TOML text) of one point; equal points give byte-identical files.
+
+    ``int16_blocks``: the int16 blocks of a ``mixed`` point (written into its ``ptq`` step).
 
     A window as long as the clip has one inference per clip whatever the hop, so
     its hop is normalised to the window (the same variant, not two).
@@ -176,12 +188,15 @@ def recipe_text(params: dict[str, Any], space: SearchSpace, clip_seconds: float 
         *_sharing_step(params.get("weight_sharing", "none"), space),
         "[[steps]]", 'type = "window"', f"seconds = {seconds!r}", f"hop_seconds = {hop!r}", "",
         "[[steps]]", 'type = "ptq"', f'mode = "{precision}"',
-        *(["int8_io = true"] if precision == "int8" else []), ""]
+        *(["int8_io = true"] if precision == "int8" else []),
+        *([f"int16_blocks = {list(int16_blocks)!r}".replace("'", '"')] if precision == "mixed" else []), ""]
+    if precision == "mixed" and not int16_blocks:
+        raise ValueError("a mixed-precision point needs its int16 blocks")
     name = "search-" + content_hash("search-recipe", body)[:12]
     head = ["# Written by `sercompress search`; reproduce with `sercompress compress --recipe THIS_FILE`.",
             "schema_version = 1", f'name = "{name}"',
             (f'description = "search candidate: channels {_keep_text(params, space)}, {seconds:g} s window, '
-             f'hop {hop:g} s, {precision}{_sharing_text(params)}"'), ""]
+             f'hop {hop:g} s, {_precision_text(precision, int16_blocks)}{_sharing_text(params)}"'), ""]
     if space.quantized_min_agreement is not None:
         head += ["[parity]", f"quantized_min_agreement = {space.quantized_min_agreement!r}", ""]
     return name, "\n".join(head + body)
@@ -193,6 +208,10 @@ def _sharing_step(sharing: str, space: SearchSpace) -> list[str]:
         return []
     ft = f"epochs = {space.sharing_epochs}, learning_rate = {space.sharing_learning_rate!r}"
     return ["[[steps]]", *lines, f"finetune = {{ {ft} }}", ""]
+
+
+def _precision_text(precision: str, int16_blocks: tuple[str, ...]) -> str:
+    return f"int16 in {'+'.join(int16_blocks)}, int8 elsewhere" if precision == "mixed" else precision
 
 
 def _sharing_text(params: dict[str, Any]) -> str:

@@ -30,6 +30,7 @@ from .candidate import build, portable, train_candidate
 from .constraints import assess_file, constraint_values, stream_latency_budget_ms
 from .record import CONSTRAINTS, SEARCH_SCHEMA_VERSION, TrialRecord
 from .score import require_validation, validation_ua
+from .sensitivity import Int16Sensitivity, int16_sensitivity
 from .space import SearchSpace, anchors, recipe_text, suggest
 
 DIRECTIONS = ("maximize", "minimize")
@@ -50,6 +51,20 @@ class Search:
         require_validation(data)
         fc = feature_config_of(reference, data)
         self.clip_seconds = float(fc.duration_s) if fc is not None else None
+        #: measured when a mixed-precision point is first drawn (None: not measured, or given by the space)
+        self.sensitivity: Int16Sensitivity | None = None
+
+    def int16_blocks(self) -> tuple[str, ...]:
+        """The int16 blocks of mixed candidates: the space's, else measured once on the reference."""
+        if self.space.int16_blocks is not None:
+            return tuple(self.space.int16_blocks)
+        if self.sensitivity is None:
+            self.progress.info("search: measuring which blocks gain from int16 activations (once per reference)")
+            self.sensitivity = int16_sensitivity(self.reference, self.data, self.store, self.space.mixed_blocks)
+            self.progress.info(f"search: mixed candidates compute {'+'.join(self.sensitivity.chosen) or 'nothing'} "
+                               f"in int16 (probe error {self.sensitivity.int8_error:.4f} all int8, "
+                               f"{self.sensitivity.int16_error:.4f} all int16)")
+        return self.sensitivity.chosen
 
     def storage(self) -> Any:
         from optuna.storages import JournalStorage
@@ -115,7 +130,10 @@ class Search:
         and another point is drawn, up to ``MAX_DRAWS_PER_TRIAL`` draws per trial.
         """
         params = suggest(trial, self.space, hw, self.clip_seconds)
-        name, text = recipe_text(params, self.space, self.clip_seconds)
+        blocks = self.int16_blocks() if params["precision"] == "mixed" else ()
+        if params["precision"] == "mixed" and not blocks:  # no block gains from int16: int16x8 or int8 instead
+            return None
+        name, text = recipe_text(params, self.space, self.clip_seconds, blocks)
         if name in seen:
             return None
         seen[name] = trial.number
