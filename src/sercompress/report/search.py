@@ -257,13 +257,28 @@ def comparison_text(k: ControlComparison, against: str) -> str:
         f"same test clips, resampling {RESAMPLED.get(k.unit, k.unit)}), {verdict}.").join(("<p>", "</p>"))
 
 
+def mixed_section(r: SearchResult) -> list[str]:
+    """Which blocks the mixed-precision candidates compute in int16, and the measurement that chose them."""
+    m = r.int16_sensitivity
+    if m is None:
+        return [] if not r.int16_blocks else \
+            ["<h2>Mixed precision</h2>", f"<p>int16 in {html.escape('+'.join(r.int16_blocks))} (given by the space).</p>"]
+    rows = [[b.block, f"{b.error:.4f}", "int16" if b.block in m.chosen else ""] for b in m.blocks]
+    return ["<h2>Mixed precision</h2>",
+            f"<p>Mixed candidates compute {html.escape('+'.join(m.chosen) or 'nothing (no block gains)')} with "
+            f"int16 activations, int8 elsewhere: the blocks whose int16 brings the reference's class "
+            f"probabilities closest to the float model's (mean absolute difference on {m.probe_clips} training "
+            f"clips; all int8 {m.int8_error:.4f}, all int16 {m.int16_error:.4f}).</p>",
+            html_table(["block alone in int16", "error", "chosen"], rows)]
+
+
 def search_html(r: SearchResult) -> str:
     """The whole page, rendered in memory (the caller writes it atomically)."""
     out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
            "<title>sercompress search</title>", f"<style>{CSS}pre{{background:#f7f7f7;padding:0.6em;"
            "overflow-x:auto;font-size:0.85em}</style></head><body>",
            "<h1>sercompress search</h1>", f'<p class="note">{text_with_code(intro(r))}</p>',
-           "<h2>Devices</h2>", html_table(*overview_grid(r))]
+           "<h2>Devices</h2>", html_table(*overview_grid(r)), *mixed_section(r)]
     for d in r.devices:
         out += device_section(d)
     out.append("</body></html>")
