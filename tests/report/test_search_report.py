@@ -75,6 +75,23 @@ def test_page_shows_front_choice_and_escaped_check():
     assert "<details><summary>All 6 trials</summary>" in page
 
 
+def test_the_mixed_precision_blocks_are_shown_with_their_measurement():
+    from sercompress.search.run import markdown
+    from sercompress.search.sensitivity import BlockError, Int16Sensitivity
+
+    assert "Mixed precision" not in search_html(result(fitting_device()))
+    m = Int16Sensitivity(probe_clips=64, int8_error=0.0063, int16_error=0.0022, chosen=("lflb1", "lflb2"),
+                         blocks=(BlockError(block="lflb1", error=0.0047), BlockError(block="lflb2", error=0.0050),
+                                 BlockError(block="<gap>", error=0.0063)))
+    r = result(fitting_device()).model_copy(update={"int16_blocks": m.chosen, "int16_sensitivity": m})
+    page = search_html(r)
+    assert "compute lflb1+lflb2 with int16 activations" in page and "all int8 0.0063" in page
+    assert "<td>lflb1</td><td>0.0047</td><td>int16</td>" in page and "&lt;gap&gt;" in page
+    assert "int16 in lflb1+lflb2, int8 elsewhere" in markdown(r) and "| lflb2 | 0.0050 |" in markdown(r)
+    given = result(fitting_device()).model_copy(update={"int16_blocks": ("head",)})
+    assert "int16 in head (given by the space)" in search_html(given)
+
+
 def test_significant_only_when_it_is():
     d = fitting_device()
     sig = d.model_copy(update={"comparison": d.comparison.model_copy(update={"significant": True, "high": -0.01})})
