@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from sercompress.errors import ArtifactError, RecipeError
-from sercompress.export.mixed import op_blocks, splice
+from sercompress.export.mixed import int16_compute_blocks, op_blocks, splice
 from sercompress.export.runtime import run_tflite
 from sercompress.export.tflite import convert_once, to_tflite
 from sercompress.profile.tflite_reader import parse_tflite
@@ -58,6 +58,7 @@ def test_all_int8_and_all_int16_give_the_converter_files_outputs(converted, tmp_
     assert np.array_equal(run(tmp_path, "m8", splice(int8, int16, []), probe), run(tmp_path, "int8", int8, probe))
     all16 = splice(int8, int16, BLOCKS)
     assert set(compute_dtypes(all16).values()) == {"int16"}
+    assert int16_compute_blocks(int8) == set() and int16_compute_blocks(all16) == set(BLOCKS)
     # the int16x8 file quantises its float input in-graph, the mixed one is given int16 (the runtime
     # quantises with the same scale): equal up to a rounding tie, far inside one int8 step (1/256)
     assert np.abs(run(tmp_path, "m16", all16, probe) - run(tmp_path, "int16", int16, probe)).max() < 1e-3

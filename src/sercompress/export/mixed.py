@@ -57,7 +57,23 @@ def splice(int8_data: bytes, int16_data: bytes, int16_blocks: Collection[str]) -
     if unknown:
         raise ArtifactError(f"mixed precision: no block(s) {unknown} in the model (blocks: {sorted(set(blocks))})")
     precision = [16 if b in int16_blocks else 8 for b in blocks]
-    return bytes(flatbuffer_utils.convert_object_to_bytearray(_Splicer(m8, m16, c8, c16).build(precision)))
+    data = bytes(flatbuffer_utils.convert_object_to_bytearray(_Splicer(m8, m16, c8, c16).build(precision)))
+    computed = int16_compute_blocks(data)
+    if computed != set(int16_blocks):  # the file is the claim: read it back
+        raise ArtifactError(f"mixed precision: the spliced file computes {sorted(computed)} in int16, "
+                            f"not the {sorted(int16_blocks)} asked for")
+    return data
+
+
+def int16_compute_blocks(data: bytes) -> set[str]:
+    """The blocks whose compute operators write int16 activations in a .tflite file."""
+    from tensorflow.lite.python import schema_py_generated as schema
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.read_model_from_bytearray(bytearray(data))
+    graph = model.subgraphs[0]
+    return {block for block, i in zip(op_blocks(data), _compute_ops(model), strict=True)
+            if graph.tensors[graph.operators[i].outputs[0]].type == schema.TensorType.INT16}
 
 
 def op_blocks(int8_data: bytes) -> list[str]:
