@@ -272,5 +272,10 @@ def test_light_sernet_int8_fits_stm32h743_not_nrf52840(light_sernet_int8):
     assert not results["nrf52840"].fits and not results["nrf52840"].check("ram").ok
     assert results["stm32h743"].fits, results["stm32h743"].reasons
     h743 = results["stm32h743"].check("latency")
-    assert 500 < h743.value < h743.limit          # ~1.3 s at 0.26 MACs/cycle, 480 MHz
-    assert results["stm32l4r5"].check("ram").ok and not results["stm32l4r5"].check("latency").ok
+    assert 200 < h743.value < h743.limit          # ~0.4 s by the kernel model at 480 MHz
+    assert results["stm32l4r5"].check("ram").ok
+    l4 = estimate(s, get_hw_profile("stm32l4r5"))
+    concat = sum(x.ms for x in l4.layers if x.op == "Concatenation")
+    # a concatenation is a memcpy: not 40 % of the latency, as the calibration's softmax-only `elem`
+    # cost (1158 cycles per element) made it
+    assert 0 < concat < 0.01 * l4.ms

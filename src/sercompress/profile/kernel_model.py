@@ -37,7 +37,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .types import (
     LatencyBand,
@@ -57,6 +57,14 @@ TERMS: tuple[str, ...] = ("invoke", "layer", "mac", "mac1x1", "fc_mac", "im2col"
 #: fast path like the generic depthwise kernel, that one like the GEMM.
 PARENT: Mapping[str, str] = {"mac1x1": "mac", "fc_mac": "mac", "dw3x3_mac": "dw_mac",
                              "dw_mac": "mac"}
+
+#: The only element-wise ops the calibration networks have (their output softmax / sigmoid, 2-10
+#: elements): the fitted ``elem`` cycles describe them and nothing else. Every other element-wise
+#: op (a concatenation's copy, a requantisation, an activation or add over a feature map) is costed
+#: at the profile's per-layer element-wise rate (a few cycles per element, ``[latency.<dtype>]``) and
+#: counted as unvalidated: the fitted figure (1158 cycles per element on the Cortex-M4 profiles)
+#: applied to Light-SERNet's 176,640-element concatenation made a memcpy 40 % of its latency.
+CALIBRATED_ELEMENTWISE: frozenset[str] = frozenset({"Softmax", "LogSoftmax", "Logistic"})
 
 #: Canonical op -> kernel kind. Shape-only ops still cost a layer's dispatch.
 KINDS: Mapping[str, str] = {
@@ -142,46 +150,90 @@ SIZE_FACTOR = 4.0
 
 def kernel_estimate(static: StaticProfile, hw: HardwareProfile) -> LatencyEstimate | None:
     """The kernel model's estimate with its 90 % band; ``None`` if ``hw`` has no kernel model
-    for a dtype the model computes in (the caller then uses the plain per-layer model)."""
-    from .cost import energy_mj
+    for any dtype the model computes in (the caller then uses the plain per-layer model).
+
+    A file mixing dtypes (per-block int8 / int16x8) where only some have a kernel model:
+    a layer of another dtype costs what the kernel model gives it as the modelled dtype,
+    scaled by the ratio of the profile's per-layer rates for its op class (int16 at "half
+    the int8 rate" costs twice its int8 kernel cycles); the band is the kernel part's
+    validated band plus those layers at x0.5-x2 (``UNVALIDATED_FACTOR``), both stated in its
+    basis. Why not the per-layer rates for the whole file: an int8 layer would then cost
+    one figure in an int8 file and another (about twice) in a mixed one.
+    """
+    from .cost import UNVALIDATED_FACTOR, energy_mj
     from .dtype_policy import compute_dtype, integer_compute_dtypes
     from .ops import BOOKKEEPING_DTYPES, CONVERSION_OPS
 
     integer = integer_compute_dtypes(static)
-    rows: list[tuple[LayerProfile, str, dict[str, float]]] = []
+    arithmetic = integer or ["float32"]  # what conversions and shape ops are costed as
+    modelled = [d for d in arithmetic if hw.latency.kernels_for(d) is not None]
+    glue = modelled[0] if modelled else arithmetic[0]
+    rows: list[tuple[LayerProfile, str, dict[str, float] | None]] = []
     for layer in static.layers:
         dtype = compute_dtype(layer)
         if dtype in BOOKKEEPING_DTYPES or (layer.op in CONVERSION_OPS and integer):
-            dtype = integer[0] if integer else "float32"
+            dtype = glue
         coeffs = hw.latency.kernels_for(dtype)
-        if coeffs is None:
+        if coeffs is None and (not modelled or hw.latency.for_dtype(dtype) is None
+                               or hw.latency.for_dtype(glue) is None):
             return None
-        rows.append((layer, dtype, coeffs.model_dump()))
-    if not rows:
+        rows.append((layer, dtype, None if coeffs is None else coeffs.model_dump()))
+    if not rows or all(c is None for _, _, c in rows):
         return None
+    first = hw.latency.kernels_for(glue).model_dump()
     per_dtype: dict[str, float] = {}
-    unvalidated = 0.0
+    unvalidated = plain = 0.0
     layers = []
     for layer, dtype, coeffs in rows:
         terms = layer_terms(kernel_layer(layer))
-        c = cycles(terms, coeffs)
-        per_dtype[dtype] = per_dtype.get(dtype, 0.0) + c
-        check = hw.latency.validation.get(dtype)
-        if check is not None:
-            unvalidated += sum(terms[t] * coeffs[t] for t in TERMS
-                               if t not in check.validated_terms and t != "invoke")
+        rates = hw.latency.for_dtype(dtype)
+        uncalibrated = 0.0
+        if terms["elem"] and layer.op not in CALIBRATED_ELEMENTWISE and rates is not None:
+            uncalibrated, terms["elem"] = terms["elem"] * rates.elementwise_cycles_per_element, 0.0
+        if coeffs is None:  # no kernel model for this dtype: the modelled dtype's, at the rates' ratio
+            c = cycles(terms, first) * rate_ratio(layer.op, hw.latency.for_dtype(glue), rates) + uncalibrated
+            plain += c
+        else:
+            c = cycles(terms, coeffs) + uncalibrated
+            per_dtype[dtype] = per_dtype.get(dtype, 0.0) + c
+            check = hw.latency.validation.get(dtype)
+            if check is not None:
+                unvalidated += uncalibrated + sum(terms[t] * coeffs[t] for t in TERMS
+                                                  if t not in check.validated_terms and t != "invoke")
         layers.append(LayerLatency(index=layer.index, name=layer.name, op=layer.op,
                                    op_class=KINDS.get(layer.op, "elementwise"), dtype=dtype,
                                    macs=layer.macs, elements=layer.output_elements, cycles=c,
                                    ms=1e3 * c / hw.clock_hz))
     main = max(per_dtype, key=per_dtype.__getitem__)
-    total = sum(per_dtype.values()) + rows[0][2]["invoke"]
+    kernel_total = sum(per_dtype.values()) + first["invoke"]
+    total = kernel_total + plain
     ms = 1e3 * total / hw.clock_hz
     reason = (f"kernel model ({hw.kernels} on {hw.core} at {hw.clock_hz / 1e6:g} MHz), "
               f"fitted on sourced measurements")
+    band = _band(static, hw, main, 1e3 * kernel_total / hw.clock_hz, unvalidated / max(kernel_total, 1.0))
+    if plain and band is not None:
+        plain_ms = 1e3 * plain / hw.clock_hz
+        others = sorted({d for _, d, c in rows if c is None})
+        reason += (f"; {', '.join(others)} layers ({plain / total:.0%} of the cycles) at the {main} kernels' "
+                   f"cycles x the profile's {main}/{'/'.join(others)} rate ratio")
+        band = band.model_copy(update={
+            "low_ms": band.low_ms + plain_ms / UNVALIDATED_FACTOR,
+            "high_ms": band.high_ms + plain_ms * UNVALIDATED_FACTOR,
+            "basis": f"{band.basis} on the {main} kernels; {', '.join(others)} layers ({plain / total:.0%} of the "
+                     f"cycles) unvalidated, x{1 / UNVALIDATED_FACTOR:g}-x{UNVALIDATED_FACTOR:g} assumed"})
     return LatencyEstimate(hardware=hw.name, source="estimated", ms=ms, cycles=total, reason=reason,
-                           layers=tuple(layers), energy_mj=energy_mj(hw, ms),
-                           band=_band(static, hw, main, ms, unvalidated / max(total, 1.0)))
+                           layers=tuple(layers), energy_mj=energy_mj(hw, ms), band=band)
+
+
+def rate_ratio(op: str, modelled: Any, other: Any) -> float:
+    """How many times slower ``other``'s per-layer rates are than ``modelled``'s for ``op``'s class."""
+    from .cost import MAC_FIELD, op_class
+
+    cls = op_class(op)
+    if cls in MAC_FIELD:
+        return getattr(modelled, MAC_FIELD[cls]) / getattr(other, MAC_FIELD[cls])
+    field = {"pooling": "pooling_cycles_per_element", "elementwise": "elementwise_cycles_per_element"}.get(cls)
+    return getattr(other, field) / getattr(modelled, field) if field else 1.0
 
 
 def _band(static: StaticProfile, hw: HardwareProfile, dtype: str, ms: float,
