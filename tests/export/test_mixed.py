@@ -101,3 +101,24 @@ def test_a_mixed_recipe_names_its_blocks_and_they_are_checked_against_the_model(
     assert Ptq.claims(PtqStep(mode="mixed", int16_blocks=("second",)), converted[0])
     with pytest.raises(RecipeError, match="not blocks of the model"):
         Ptq.claims(PtqStep(mode="mixed", int16_blocks=("lflb9",)), converted[0])
+
+
+def test_a_mixed_file_costs_its_int8_layers_as_the_int8_file_and_its_int16_ones_at_the_rate_ratio(converted,
+                                                                                                  tmp_path):
+    from sercompress.profile import profile_artifact
+    from sercompress.profile.hardware import get_hw_profile
+    from sercompress.profile.kernel_model import kernel_estimate
+
+    model, rep, probe, int8, int16 = converted
+    hw = get_hw_profile("stm32l4r5")
+    ratio = hw.latency.for_dtype("int8").conv_macs_per_cycle / hw.latency.for_dtype("int16").conv_macs_per_cycle
+    files = {"int8": int8, "mixed": splice(int8, int16, ["second"])}
+    est = {k: kernel_estimate(profile_artifact(atomic_write_bytes(tmp_path / f"{k}.tflite", v)), hw)
+           for k, v in files.items()}
+    convs = {k: {x.name.split(";")[-1].split("/")[1]: x for x in e.layers if x.op == "Conv2D"} for k, e in est.items()}
+    assert convs["mixed"]["first_conv"].cycles == pytest.approx(convs["int8"]["first_conv"].cycles)
+    assert convs["mixed"]["second_conv"].dtype == "int16"
+    assert convs["mixed"]["second_conv"].cycles == pytest.approx(ratio * convs["int8"]["second_conv"].cycles)
+    band = est["mixed"].band
+    assert "int16 layers" in band.basis and "unvalidated" in band.basis
+    assert band.high_ms / est["mixed"].ms > est["int8"].band.high_ms / est["int8"].ms  # wider: the int16 share
