@@ -49,12 +49,12 @@ def compute_dtypes(data: bytes) -> dict[str, str]:
 
 
 def test_the_blocks_are_read_from_the_converter_names(converted):
-    *_, int8, _ = converted
+    int8 = converted[3]
     assert op_blocks(int8) == ["first", "first", "second", "second", "classifier", "classifier"]
 
 
 def test_all_int8_and_all_int16_give_the_converter_files_outputs(converted, tmp_path):
-    model, rep, probe, int8, int16 = converted
+    _, _, probe, int8, int16 = converted
     assert np.array_equal(run(tmp_path, "m8", splice(int8, int16, []), probe), run(tmp_path, "int8", int8, probe))
     all16 = splice(int8, int16, BLOCKS)
     assert set(compute_dtypes(all16).values()) == {"int16"}
@@ -65,7 +65,7 @@ def test_all_int8_and_all_int16_give_the_converter_files_outputs(converted, tmp_
 
 
 def test_one_int16_block_is_int16_and_the_file_runs_on_tflite_micro(converted, tmp_path):
-    model, rep, probe, int8, int16 = converted
+    model, rep, probe, int8, _ = converted
     mixed = to_tflite(model, "mixed", rep, int16_blocks=["second"])
     assert compute_dtypes(mixed) == {"first": "int8", "second": "int16", "classifier": "int8"}
     graph = parse_tflite("m.tflite", mixed)
@@ -109,7 +109,7 @@ def test_a_mixed_file_costs_its_int8_layers_as_the_int8_file_and_its_int16_ones_
     from sercompress.profile.hardware import get_hw_profile
     from sercompress.profile.kernel_model import kernel_estimate
 
-    model, rep, probe, int8, int16 = converted
+    int8, int16 = converted[3:]
     hw = get_hw_profile("stm32l4r5")
     ratio = hw.latency.for_dtype("int8").conv_macs_per_cycle / hw.latency.for_dtype("int16").conv_macs_per_cycle
     files = {"int8": int8, "mixed": splice(int8, int16, ["second"])}

@@ -162,10 +162,10 @@ def _mixed_lines(result: SearchResult) -> list[str]:
         return [f"Mixed-precision candidates: int16 in {'+'.join(result.int16_blocks)} (given by the space).", ""] \
             if result.int16_blocks else []
     rows = [f"| {b.block} | {b.error:.4f} |" for b in m.blocks]
-    return [f"Mixed-precision candidates: int16 in {'+'.join(m.chosen) or '(none: no block gains)'}, int8 "
+    head = (f"Mixed-precision candidates: int16 in {'+'.join(m.chosen) or '(none: no block gains)'}, int8 "
             f"elsewhere. Chosen by the reference's error with one block in int16: mean |p - p_float| on "
-            f"{m.probe_clips} training clips (all int8 {m.int8_error:.4f}, all int16 {m.int16_error:.4f}):", "",
-            "| int16 block | error |", "|---|---|", *rows, ""]
+            f"{m.probe_clips} training clips (all int8 {m.int8_error:.4f}, all int16 {m.int16_error:.4f}):")
+    return [head, "", "| int16 block | error |", "|---|---|", *rows, ""]
 
 
 def _row(t: TrialRecord) -> str:
