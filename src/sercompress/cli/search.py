@@ -13,7 +13,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "search", help="search channel pruning, input window and precision for a device's budgets",
         description="An Optuna NSGA-II study per device over structured channel pruning, the deployed "
-                    "input window (streamed) and int8/int16x8 precision. Objectives: UA of the exported "
+                    "input window (streamed), precision (int8, int16x8, or int16 only in the blocks measured to gain "
+                    "most: mixed) and, on Ethos-U, weight sharing. Objectives: UA of the exported "
                     "file (max) and latency per utterance (min); constraints: the device's flash, RAM, "
                     "latency and dtype budgets measured on each candidate's file exactly as `check` does. "
                     "Writes OUT/search.json, OUT/search.md, OUT/index.html (the Pareto front per device, "
