@@ -112,13 +112,15 @@ def test_a_mixed_file_costs_its_int8_layers_as_the_int8_file_and_its_int16_ones_
     int8, int16 = converted[3:]
     hw = get_hw_profile("stm32l4r5")
     ratio = hw.latency.for_dtype("int8").conv_macs_per_cycle / hw.latency.for_dtype("int16").conv_macs_per_cycle
-    files = {"int8": int8, "mixed": splice(int8, int16, ["second"])}
+    files = {"int8": int8, "mixed": splice(int8, int16, ["second"]), "int16x8": int16}
     est = {k: kernel_estimate(profile_artifact(atomic_write_bytes(tmp_path / f"{k}.tflite", v)), hw)
            for k, v in files.items()}
     convs = {k: {x.name.split(";")[-1].split("/")[1]: x for x in e.layers if x.op == "Conv2D"} for k, e in est.items()}
     assert convs["mixed"]["first_conv"].cycles == pytest.approx(convs["int8"]["first_conv"].cycles)
     assert convs["mixed"]["second_conv"].dtype == "int16"
     assert convs["mixed"]["second_conv"].cycles == pytest.approx(ratio * convs["int8"]["second_conv"].cycles)
+    # one rule: an int16 layer costs the same in an int16x8 file as in a mixed one
+    assert convs["int16x8"]["second_conv"].cycles == pytest.approx(convs["mixed"]["second_conv"].cycles)
     band = est["mixed"].band
     assert "int16 layers" in band.basis and "unvalidated" in band.basis
     assert band.high_ms / est["mixed"].ms > est["int8"].band.high_ms / est["int8"].ms  # wider: the int16 share

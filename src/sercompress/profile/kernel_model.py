@@ -150,10 +150,10 @@ SIZE_FACTOR = 4.0
 
 def kernel_estimate(static: StaticProfile, hw: HardwareProfile) -> LatencyEstimate | None:
     """The kernel model's estimate with its 90 % band; ``None`` if ``hw`` has no kernel model
-    for any dtype the model computes in (the caller then uses the plain per-layer model).
+    for the model's arithmetic (the caller then uses the plain per-layer model).
 
-    A file mixing dtypes (per-block int8 / int16x8) where only some have a kernel model:
-    a layer of another dtype costs what the kernel model gives it as the modelled dtype,
+    Layers of a dtype without a kernel model (int16 activations: an int16x8 file, or the int16
+    blocks of a per-block mixed one) cost what the kernel model gives them as the modelled dtype,
     scaled by the ratio of the profile's per-layer rates for its op class (int16 at "half
     the int8 rate" costs twice its int8 kernel cycles); the band is the kernel part's
     validated band plus those layers at x0.5-x2 (``UNVALIDATED_FACTOR``), both stated in its
@@ -167,20 +167,21 @@ def kernel_estimate(static: StaticProfile, hw: HardwareProfile) -> LatencyEstima
     integer = integer_compute_dtypes(static)
     arithmetic = integer or ["float32"]  # what conversions and shape ops are costed as
     modelled = [d for d in arithmetic if hw.latency.kernels_for(d) is not None]
-    glue = modelled[0] if modelled else arithmetic[0]
+    if not modelled and integer and hw.latency.kernels_for("int8") is not None:
+        modelled = ["int8"]  # an int16x8 file: relative to the int8 kernels, as a mixed file's int16 layers
+    if not modelled or not static.layers:
+        return None
+    glue = modelled[0]
+    first = hw.latency.kernels_for(glue).model_dump()
     rows: list[tuple[LayerProfile, str, dict[str, float] | None]] = []
     for layer in static.layers:
         dtype = compute_dtype(layer)
         if dtype in BOOKKEEPING_DTYPES or (layer.op in CONVERSION_OPS and integer):
             dtype = glue
         coeffs = hw.latency.kernels_for(dtype)
-        if coeffs is None and (not modelled or hw.latency.for_dtype(dtype) is None
-                               or hw.latency.for_dtype(glue) is None):
+        if coeffs is None and (hw.latency.for_dtype(dtype) is None or hw.latency.for_dtype(glue) is None):
             return None
         rows.append((layer, dtype, None if coeffs is None else coeffs.model_dump()))
-    if not rows or all(c is None for _, _, c in rows):
-        return None
-    first = hw.latency.kernels_for(glue).model_dump()
     per_dtype: dict[str, float] = {}
     unvalidated = plain = 0.0
     layers = []
@@ -204,7 +205,7 @@ def kernel_estimate(static: StaticProfile, hw: HardwareProfile) -> LatencyEstima
                                    op_class=KINDS.get(layer.op, "elementwise"), dtype=dtype,
                                    macs=layer.macs, elements=layer.output_elements, cycles=c,
                                    ms=1e3 * c / hw.clock_hz))
-    main = max(per_dtype, key=per_dtype.__getitem__)
+    main = max(per_dtype, key=per_dtype.__getitem__) if per_dtype else glue
     kernel_total = sum(per_dtype.values()) + first["invoke"]
     total = kernel_total + plain
     ms = 1e3 * total / hw.clock_hz
