@@ -10,7 +10,7 @@ variant's only). The
 study ranks and chooses by validation UA; test UA is printed, never ranked by.
 
     python bench/search.py --run-dir RUN --out DIR [--store DIR] [--hw nrf52840 ...]
-                           [--trials 8] [--epochs 6] [--seed 0] [--workers N]
+                           [--trials 8] [--epochs 12] [--seed 0] [--workers N]
 
 Candidates train in a local pool of ``--workers`` processes (default one per core; 1 = in
 this process), ``workers`` at a time.
@@ -33,7 +33,8 @@ def main() -> None:
     ap.add_argument("--store", default=None)
     ap.add_argument("--hw", action="append", default=None, help="device (repeatable; default nrf52840)")
     ap.add_argument("--trials", type=int, default=8)
-    ap.add_argument("--epochs", type=int, default=6, help="fine-tuning epochs of every candidate")
+    ap.add_argument("--epochs", type=int, default=None,
+                    help="fine-tuning epochs of every candidate (default: SearchSpace's, 12; bench/finetune.py)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--workers", type=int, default=None, help="candidates at once (default: one per core)")
     args = ap.parse_args()
@@ -46,7 +47,7 @@ def main() -> None:
     from sercompress.train import load_reference
 
     reference = load_reference(args.run_dir)
-    space = SearchSpace(finetune_epochs=args.epochs)
+    space = SearchSpace() if args.epochs is None else SearchSpace(finetune_epochs=args.epochs)
     in_process = worker_count(args.workers) == 1
     with nullcontext(None) if in_process else open_executor("local", workers=args.workers) as executor:
         for name in args.hw or ["nrf52840"]:

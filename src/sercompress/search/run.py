@@ -99,8 +99,8 @@ def compare_with_reference(search: Search, chosen: TrialRecord) -> ControlCompar
     """The paired test-split UA difference to the reference as trained, exported as float32.
 
     The same-budget control isolates the cost of compression, but a search's fine-tuning rate
-    can move the float model itself (channel pruning fine-tunes at 1e-3, where the float control
-    loses points), so the user also sees the chosen file against the model they have today.
+    can move the float model itself (at the former 6 epochs x 1e-3 the float control lost 6 points),
+    so the user also sees the chosen file against the model they have today.
     """
     from ..compress import run_recipe
     from ..compress.recipe import RECIPE_DIR
