@@ -179,8 +179,9 @@ def kernel_estimate(static: StaticProfile, hw: HardwareProfile) -> LatencyEstima
         if dtype in BOOKKEEPING_DTYPES or (layer.op in CONVERSION_OPS and integer):
             dtype = glue
         coeffs = hw.latency.kernels_for(dtype)
-        if coeffs is None and (hw.latency.for_dtype(dtype) is None or hw.latency.for_dtype(glue) is None):
-            return None
+        if coeffs is None and (dtype not in integer or hw.latency.for_dtype(dtype) is None
+                               or hw.latency.for_dtype(glue) is None):
+            return None  # e.g. float layers in an integer file: the per-layer model, as before
         rows.append((layer, dtype, None if coeffs is None else coeffs.model_dump()))
     per_dtype: dict[str, float] = {}
     unvalidated = plain = 0.0
