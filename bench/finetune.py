@@ -79,11 +79,13 @@ def finetune_seed(seed: int):
 
 def build(reference, data, params: dict, setting: tuple[float, int], seed: int, out: Path) -> dict:
     """One candidate with one fine-tuning setting and seed: its figures and per-clip predictions."""
-    from sercompress.compress import run_recipe
+    from sercompress.compress import load_recipe, run_recipe
+    from sercompress.compress.runner import variant_key
     from sercompress.compress.window import clip_windows
     from sercompress.export.runtime import run_tflite
     from sercompress.metrics import classification_metrics
     from sercompress.search.space import SearchSpace, recipe_text
+    from sercompress.storage import is_done
 
     lr, epochs = setting
     space = SearchSpace(finetune_epochs=epochs, learning_rate=lr)
@@ -92,6 +94,8 @@ def build(reference, data, params: dict, setting: tuple[float, int], seed: int, 
     path = store / "recipes" / f"{name}.toml"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
+    recipe = load_recipe(path)
+    was_done = is_done(store / "variants" / f"{name}-{variant_key(recipe, reference, 1.0, None)}")
     cpu0 = cpu_seconds()
     with finetune_seed(seed):
         result = run_recipe(path, reference, store / "variants", data=data, steps_dir=store / "steps")
@@ -101,7 +105,7 @@ def build(reference, data, params: dict, setting: tuple[float, int], seed: int, 
     val_pred = windows.pool(run_tflite(artifact, windows.cut(data.val.x)), len(data.val.y)).argmax(-1)
     val_ua = float(classification_metrics(data.val.y, val_pred, data.classes).ua)
     test = result.accuracy["tflite"]
-    reused = all(s.reused for s in result.steps if s.epochs)
+    reused = was_done or any(s.reused for s in result.steps if s.epochs)  # CPU seconds not of a training
     print(f"lr {lr:g} {epochs:>3} epochs seed {seed}: val UA {val_ua:.3f}  test UA {test.ua:.3f}  "
           f"CPU {cpu:.1f} s{' (reused)' if reused else ''}", flush=True)
     return {"val_ua": val_ua, "val_pred": val_pred, "test_ua": test.ua, "test": test.predictions, "cpu": cpu,

@@ -73,10 +73,11 @@ class SearchSpace(FrozenModel):
     sharing_epochs: int = Field(3, ge=1, le=200)
     sharing_learning_rate: float = Field(1e-4, gt=0, le=1)
     channel_multiple: int = Field(4, ge=1, le=64)
-    #: fine-tuning of the channel pruning, chosen on the *validation* speakers (``bench/finetune.py``,
-    #: default reference, 3 fine-tuning seeds): the quarter-width 3 s int8 file's validation UA was
-    #: 0.905 (0.915 0.909 0.892) at 12 epochs x 3e-4 against 0.856 (0.892 0.875 0.801) at the former
-    #: 6 x 1e-3, +4.9 points [+2.7, +7.2] paired over the seeds (half width +2.8 [+0.8, +4.9]);
+    #: fine-tuning of the channel pruning, chosen on the *validation* speakers (``bench/finetune.py``
+    #: on the default reference; 9 settings x 3 fine-tuning seeds, then the best ones on 5 seeds): the
+    #: quarter-width 3 s int8 file's validation UA was 0.906 (0.915 0.909 0.892 0.903 0.909) at 12
+    #: epochs x 3e-4 against 0.851 (0.892 0.875 0.801 0.875 0.812) at the former 6 x 1e-3, +5.5 points
+    #: [+3.4, +7.5] paired (clips resampled, seeds pooled); half width +2.8 [+0.8, +4.9] (3 seeds).
     #: 20 epochs, 1e-3, a cosine decay or distillation from the reference were not better on
     #: validation. Cost: 1.6-1.7x a candidate's CPU (quarter width 13 -> 20 s, full 50 -> 86 s).
     finetune_epochs: int = Field(12, ge=1, le=200)
