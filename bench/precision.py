@@ -11,7 +11,7 @@ per-inference budget included).
 
     python bench/precision.py --run-dir RUN --store DIR \
         --params '{"keep_paths": 0.25, "keep_lflb": 0.25, "window_seconds": 3.0, "hop_fraction": 1.0}' \
-        [--hw nrf52840 --hw stm32l4r5] [--epochs 6]
+        [--hw nrf52840 --hw stm32l4r5] [--epochs N]
 
 Re-running reuses every file from the store.
 """
@@ -32,7 +32,7 @@ def main() -> None:
     ap.add_argument("--store", required=True)
     ap.add_argument("--params", action="append", required=True, help="a point of the space, JSON (repeatable)")
     ap.add_argument("--hw", action="append", default=None, help="device (repeatable; default nrf52840, stm32l4r5)")
-    ap.add_argument("--epochs", type=int, default=6, help="fine-tuning epochs (the search's)")
+    ap.add_argument("--epochs", type=int, default=None, help="fine-tuning epochs (default: the search's)")
     args = ap.parse_args()
 
     from sercompress.compress.window import feature_config_of
@@ -44,7 +44,7 @@ def main() -> None:
 
     reference = load_reference(args.run_dir)
     data, store, progress = reference.data(), Path(args.store), Progress(quiet=True)
-    space = SearchSpace(finetune_epochs=args.epochs)
+    space = SearchSpace() if args.epochs is None else SearchSpace(finetune_epochs=args.epochs)
     fc = feature_config_of(reference, data)
     clip_s = float(fc.duration_s) if fc is not None else None
     t0 = time.perf_counter()
