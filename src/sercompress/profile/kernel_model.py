@@ -160,82 +160,117 @@ def kernel_estimate(static: StaticProfile, hw: HardwareProfile) -> LatencyEstima
     basis. Why not the per-layer rates for the whole file: an int8 layer would then cost
     one figure in an int8 file and another (about twice) in a mixed one.
     """
-    from .cost import UNVALIDATED_FACTOR, energy_mj
-    from .dtype_policy import compute_dtype, integer_compute_dtypes
-    from .ops import BOOKKEEPING_DTYPES, CONVERSION_OPS
+    from .cost import energy_mj
 
-    integer = integer_compute_dtypes(static)
-    arithmetic = integer or ["float32"]  # what conversions and shape ops are costed as
-    modelled = [d for d in arithmetic if hw.latency.kernels_for(d) is not None]
-    if not modelled and integer and hw.latency.kernels_for("int8") is not None:
-        modelled = ["int8"]  # an int16x8 file: relative to the int8 kernels, as a mixed file's int16 layers
-    if not modelled or not static.layers:
+    planned = _dtypes(static, hw)
+    if planned is None:
         return None
-    glue = modelled[0]
+    glue, rows = planned
     first = hw.latency.kernels_for(glue).model_dump()
-    rows: list[tuple[LayerProfile, str, dict[str, float] | None]] = []
-    for layer in static.layers:
-        dtype = compute_dtype(layer)
-        if dtype in BOOKKEEPING_DTYPES or (layer.op in CONVERSION_OPS and integer):
-            dtype = glue
-        coeffs = hw.latency.kernels_for(dtype)
-        if coeffs is None and (dtype not in integer or hw.latency.for_dtype(dtype) is None
-                               or hw.latency.for_dtype(glue) is None):
-            return None  # e.g. float layers in an integer file: the per-layer model, as before
-        rows.append((layer, dtype, None if coeffs is None else coeffs.model_dump()))
     per_dtype: dict[str, float] = {}
-    unvalidated = plain = 0.0
+    unvalidated = relative = 0.0
     layers = []
-    for layer, dtype, coeffs in rows:
-        terms = layer_terms(kernel_layer(layer))
-        rates = hw.latency.for_dtype(dtype)
-        uncalibrated = 0.0
-        if terms["elem"] and layer.op not in CALIBRATED_ELEMENTWISE and rates is not None:
-            uncalibrated, terms["elem"] = terms["elem"] * rates.elementwise_cycles_per_element, 0.0
-        if coeffs is None:  # no kernel model for this dtype: the modelled dtype's, at the rates' ratio
-            c = cycles(terms, first) * rate_ratio(layer.op, hw.latency.for_dtype(glue), rates) + uncalibrated
-            plain += c
+    for layer, dtype in rows:
+        coeffs = hw.latency.kernels_for(dtype)
+        c, outside = _layer_cycles(layer, dtype, hw, first if coeffs is None else coeffs.model_dump(), glue)
+        if coeffs is None:
+            relative += c
         else:
-            c = cycles(terms, coeffs) + uncalibrated
             per_dtype[dtype] = per_dtype.get(dtype, 0.0) + c
-            check = hw.latency.validation.get(dtype)
-            if check is not None:
-                unvalidated += uncalibrated + sum(terms[t] * coeffs[t] for t in TERMS
-                                                  if t not in check.validated_terms and t != "invoke")
+            unvalidated += outside
         layers.append(LayerLatency(index=layer.index, name=layer.name, op=layer.op,
                                    op_class=KINDS.get(layer.op, "elementwise"), dtype=dtype,
                                    macs=layer.macs, elements=layer.output_elements, cycles=c,
                                    ms=1e3 * c / hw.clock_hz))
     main = max(per_dtype, key=per_dtype.__getitem__) if per_dtype else glue
     kernel_total = sum(per_dtype.values()) + first["invoke"]
-    total = kernel_total + plain
+    total = kernel_total + relative
     ms = 1e3 * total / hw.clock_hz
     reason = (f"kernel model ({hw.kernels} on {hw.core} at {hw.clock_hz / 1e6:g} MHz), "
               f"fitted on sourced measurements")
     band = _band(static, hw, main, 1e3 * kernel_total / hw.clock_hz, unvalidated / max(kernel_total, 1.0))
-    if plain and band is not None:
-        plain_ms = 1e3 * plain / hw.clock_hz
-        others = sorted({d for _, d, c in rows if c is None})
-        reason += (f"; {', '.join(others)} layers ({plain / total:.0%} of the cycles) at the {main} kernels' "
-                   f"cycles x the profile's {main}/{'/'.join(others)} rate ratio")
-        band = band.model_copy(update={
-            "low_ms": band.low_ms + plain_ms / UNVALIDATED_FACTOR,
-            "high_ms": band.high_ms + plain_ms * UNVALIDATED_FACTOR,
-            "basis": f"{band.basis} on the {main} kernels; {', '.join(others)} layers ({plain / total:.0%} of the "
-                     f"cycles) unvalidated, x{1 / UNVALIDATED_FACTOR:g}-x{UNVALIDATED_FACTOR:g} assumed"})
+    if relative and band is not None:
+        others = ", ".join(sorted({d for _, d in rows if hw.latency.kernels_for(d) is None}))
+        reason += (f"; {others} layers ({relative / total:.0%} of the cycles) at the {main} kernels' "
+                   f"cycles x the profile's {main}/{others} rate ratio")
+        band = _widened(band, 1e3 * relative / hw.clock_hz, f"on the {main} kernels; {others} layers "
+                                                             f"({relative / total:.0%} of the cycles)")
     return LatencyEstimate(hardware=hw.name, source="estimated", ms=ms, cycles=total, reason=reason,
                            layers=tuple(layers), energy_mj=energy_mj(hw, ms), band=band)
 
 
+def _dtypes(static: StaticProfile, hw: HardwareProfile) -> tuple[str, list[tuple[LayerProfile, str]]] | None:
+    """(the modelled dtype conversions and shape ops are costed as, each layer with its costing
+    dtype); None when the kernel model cannot cost the file (no kernels for its arithmetic, or a
+    float layer in an integer file: the per-layer model then costs it, as before)."""
+    from .dtype_policy import compute_dtype, integer_compute_dtypes
+    from .ops import BOOKKEEPING_DTYPES, CONVERSION_OPS
+
+    integer = integer_compute_dtypes(static)
+    modelled = [d for d in integer or ["float32"] if hw.latency.kernels_for(d) is not None]
+    if not modelled and integer and hw.latency.kernels_for("int8") is not None:
+        modelled = ["int8"]  # an int16x8 file: relative to the int8 kernels, as a mixed file's int16 layers
+    if not modelled or not static.layers:
+        return None
+    glue = modelled[0]
+    rows = []
+    for layer in static.layers:
+        dtype = compute_dtype(layer)
+        if dtype in BOOKKEEPING_DTYPES or (layer.op in CONVERSION_OPS and integer):
+            dtype = glue
+        if hw.latency.kernels_for(dtype) is None and (
+                dtype not in integer or hw.latency.for_dtype(dtype) is None or hw.latency.for_dtype(glue) is None):
+            return None
+        rows.append((layer, dtype))
+    return glue, rows
+
+
+def _layer_cycles(layer: LayerProfile, dtype: str, hw: HardwareProfile, coeffs: Mapping[str, float],
+                  glue: str) -> tuple[float, float]:
+    """(cycles of one layer, the part of them no validation model exercised).
+
+    ``coeffs`` are ``dtype``'s kernel cycles, or the modelled ``glue`` dtype's when ``dtype`` has
+    none (the layer is then scaled by the rates' ratio). An element-wise op other than the
+    calibration's softmax costs the profile's per-layer element rate (:data:`CALIBRATED_ELEMENTWISE`).
+    """
+    terms = layer_terms(kernel_layer(layer))
+    rates = hw.latency.for_dtype(dtype)
+    uncalibrated = 0.0
+    if terms["elem"] and layer.op not in CALIBRATED_ELEMENTWISE and rates is not None:
+        uncalibrated, terms["elem"] = terms["elem"] * rates.elementwise_cycles_per_element, 0.0
+    c = cycles(terms, coeffs)
+    if hw.latency.kernels_for(dtype) is None:
+        return c * rate_ratio(layer.op, hw.latency.for_dtype(glue), rates) + uncalibrated, 0.0
+    check = hw.latency.validation.get(dtype)
+    outside = 0.0 if check is None else sum(terms[t] * coeffs[t] for t in TERMS
+                                            if t not in check.validated_terms and t != "invoke")
+    return c + uncalibrated, outside + uncalibrated
+
+
+def _widened(band: LatencyBand, relative_ms: float, what: str) -> LatencyBand:
+    """The kernel part's band plus the relatively costed layers at x0.5-x2."""
+    from .cost import UNVALIDATED_FACTOR
+
+    return band.model_copy(update={
+        "low_ms": band.low_ms + relative_ms / UNVALIDATED_FACTOR,
+        "high_ms": band.high_ms + relative_ms * UNVALIDATED_FACTOR,
+        "basis": f"{band.basis} {what} unvalidated, x{1 / UNVALIDATED_FACTOR:g}-x{UNVALIDATED_FACTOR:g} assumed"})
+
+
 def rate_ratio(op: str, modelled: Any, other: Any) -> float:
-    """How many times slower ``other``'s per-layer rates are than ``modelled``'s for ``op``'s class."""
+    """How many times slower ``other``'s per-layer rates are than ``modelled``'s for ``op``'s class
+    (1 where a rate is zero: the profile then gives no ratio)."""
     from .cost import MAC_FIELD, op_class
 
     cls = op_class(op)
     if cls in MAC_FIELD:
-        return getattr(modelled, MAC_FIELD[cls]) / getattr(other, MAC_FIELD[cls])
+        fast, slow = getattr(modelled, MAC_FIELD[cls]), getattr(other, MAC_FIELD[cls])
+        return fast / slow if fast > 0 and slow > 0 else 1.0
     field = {"pooling": "pooling_cycles_per_element", "elementwise": "elementwise_cycles_per_element"}.get(cls)
-    return getattr(other, field) / getattr(modelled, field) if field else 1.0
+    if field is None:
+        return 1.0
+    slow, fast = getattr(other, field), getattr(modelled, field)
+    return slow / fast if fast > 0 and slow > 0 else 1.0
 
 
 def _band(static: StaticProfile, hw: HardwareProfile, dtype: str, ms: float,
