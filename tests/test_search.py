@@ -207,6 +207,9 @@ def test_mixed_candidates_compute_int16_in_the_blocks_measured_to_gain(tiny, tmp
                      if layer.raw_op not in ("QUANTIZE", "SOFTMAX") and layer.outputs[0].dtype == "int16"}
     assert int16_blocks == set(m.chosen)  # what the file computes in int16 is what was chosen
     monkeypatch.setattr(sensitivity, "measure", lambda *a: pytest.fail("measured again"))
+    resumed = run_search(reference, [get_hw_profile("nrf52840")], space, tmp_path / "out", store=store,
+                         n_trials=1, seed=0, progress=Progress(stream=io.StringIO()))
+    assert resumed.int16_sensitivity == m  # nothing drawn on resuming, the record still has the measurement
     again = sensitivity.int16_sensitivity(reference, reference.data(), store, 2)  # read from the store
     assert again.blocks == m.blocks and again.chosen == tuple(gaining[:2])
 

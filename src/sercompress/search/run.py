@@ -34,6 +34,8 @@ def run_search(reference: Any, hardware: list[Any], space: SearchSpace, out: str
     for hw in hardware:
         trials = search.run(hw, n_trials, executor)
         devices.append(device_result(search, hw, trials, single=len(hardware) == 1))
+    if any(t.params.get("precision") == "mixed" for d in devices for t in d.trials):
+        search.int16_blocks()  # a resumed study drew nothing new: the record still says why those blocks
     result = SearchResult(reference=str(reference.run_dir), seed=seed, n_trials=n_trials,
                           sampler="optuna NSGAIISampler (constraints via Trial.set_constraint), one study per device",
                           validation_clips=len(data.val.y), devices=tuple(devices),
