@@ -40,9 +40,14 @@ class Ptq:
         return [Claim(integer_weights=step.mode in INTEGER_WEIGHT_MODES)]
 
 
+#: layers that leave no operator in an inference file (no precision to choose)
+_NO_OPERATOR = ("InputLayer", "Dropout", "SpatialDropout", "GaussianNoise", "GaussianDropout", "AlphaDropout")
+
+
 def _check_int16_blocks(step: PtqStep, model: Any) -> None:
-    """A mixed step's blocks must be blocks of the model (checked before anything trains)."""
-    known = {block_of(layer.name) for layer in getattr(model, "layers", ())}
+    """A mixed step's blocks must be blocks of the model that compute (checked before anything trains)."""
+    known = {block_of(layer.name) for layer in getattr(model, "layers", ())
+             if not type(layer).__name__.startswith(_NO_OPERATOR)}
     unknown = sorted(set(step.int16_blocks) - known)
     if unknown:
         raise RecipeError(f"int16_blocks names {unknown}, which are not blocks of the model; its blocks: "
