@@ -212,6 +212,10 @@ def test_mixed_candidates_compute_int16_in_the_blocks_measured_to_gain(tiny, tmp
     assert resumed.int16_sensitivity == m  # nothing drawn on resuming, the record still has the measurement
     again = sensitivity.int16_sensitivity(reference, reference.data(), store, 2)  # read from the store
     assert again.blocks == m.blocks and again.chosen == tuple(gaining[:2])
+    for cached in (store / "sensitivity").glob("*.json"):  # a corrupted cache is measured again, no traceback
+        cached.write_text("{not json")
+    monkeypatch.setattr(sensitivity, "measure", lambda *a: m)
+    assert sensitivity.int16_sensitivity(reference, reference.data(), store, 1).blocks == m.blocks
 
 
 @pytest.mark.slow

@@ -29,6 +29,8 @@ from ..storage import atomic_write_text, content_hash
 #: training clips the errors are measured on (a probe, not a calibration: the converter calibrates on 200)
 PROBE_CLIPS = 64
 SENSITIVITY_VERSION = 1
+#: a cached measurement is a few hundred bytes; anything far larger is not one
+MAX_CACHE_BYTES = 1 << 20
 
 
 class BlockError(Record):
@@ -51,13 +53,24 @@ def int16_sensitivity(reference: Any, data: Any, store: Path, count: int) -> Int
     key = content_hash("int16-sensitivity", SENSITIVITY_VERSION, reference.weights_sha256,
                        reference.record.get("data_fingerprint"), PROBE_CLIPS)
     path = Path(store) / "sensitivity" / f"{key}.json"
-    if path.is_file():
-        measured = Int16Sensitivity.model_validate_json(path.read_text())
-    else:
+    measured = _cached(path)
+    if measured is None:
         measured = measure(reference, data)
         atomic_write_text(path, measured.model_dump_json(indent=1))
     gaining = [b.block for b in measured.blocks if b.error < measured.int8_error]
     return measured.model_copy(update={"chosen": tuple(gaining[:count])})
+
+
+def _cached(path: Path) -> Int16Sensitivity | None:
+    """The stored measurement; None when there is none or it does not parse (measured again)."""
+    from pydantic import ValidationError
+
+    if not path.is_file() or path.stat().st_size > MAX_CACHE_BYTES:
+        return None
+    try:
+        return Int16Sensitivity.model_validate_json(path.read_bytes())
+    except ValidationError:
+        return None
 
 
 def measure(reference: Any, data: Any) -> Int16Sensitivity:
