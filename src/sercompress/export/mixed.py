@@ -49,10 +49,11 @@ def splice(int8_data: bytes, int16_data: bytes, int16_blocks: Collection[str]) -
     m8 = flatbuffer_utils.read_model_from_bytearray(bytearray(int8_data))
     m16 = flatbuffer_utils.read_model_from_bytearray(bytearray(int16_data))
     c8, c16 = _compute_ops(m8), _compute_ops(m16)
-    if [_op_name(m8, m8.subgraphs[0].operators[i]) for i in c8] != \
-            [_op_name(m16, m16.subgraphs[0].operators[i]) for i in c16]:
-        raise ArtifactError("mixed precision: the int8 and int16x8 conversions have different operators")
     blocks = op_blocks(int8_data)
+    # operator k of one file is operator k of the other: same kind and same block, in the same order
+    if [_op_name(m8, m8.subgraphs[0].operators[i]) for i in c8] != \
+            [_op_name(m16, m16.subgraphs[0].operators[i]) for i in c16] or blocks != op_blocks(int16_data):
+        raise ArtifactError("mixed precision: the int8 and int16x8 conversions have different operators")
     unknown = sorted(set(int16_blocks) - set(blocks))
     if unknown:
         raise ArtifactError(f"mixed precision: no block(s) {unknown} in the model (blocks: {sorted(set(blocks))})")
