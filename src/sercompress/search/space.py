@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from ..storage import content_hash
 from ..tomlconfig import FrozenModel, load_toml_model
@@ -100,18 +100,12 @@ class SearchSpace(FrozenModel):
             raise ValueError("must be a non-empty list of numbers in (0, 60]")
         return v
 
-    @field_validator("weight_sharing")
+    @field_validator("weight_sharing", "precision")
     @classmethod
-    def _sharing(cls, v: tuple[str, ...]) -> tuple[str, ...]:
-        if not v or any(w not in SHARING_STEPS for w in v):
-            raise ValueError(f"weight_sharing must list some of {', '.join(SHARING_STEPS)}")
-        return v
-
-    @field_validator("precision")
-    @classmethod
-    def _precision(cls, v: tuple[str, ...]) -> tuple[str, ...]:
-        if not v or any(p not in PRECISIONS for p in v):
-            raise ValueError(f"precision must list some of {', '.join(PRECISIONS)}")
+    def _choices(cls, v: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        allowed = {"weight_sharing": tuple(SHARING_STEPS), "precision": PRECISIONS}[info.field_name]
+        if not v or any(x not in allowed for x in v):
+            raise ValueError(f"{info.field_name} must list some of {', '.join(allowed)}")
         return v
 
     @field_validator("groups")
