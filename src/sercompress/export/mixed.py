@@ -134,13 +134,16 @@ class _Splicer:
         self.schema = schema
         self.models = {8: m8, 16: m16}
         self.compute = {8: c8, 16: c16}
-        self.out = copy.deepcopy(m8)
+        # the int8 file's header, rebuilt piece by piece (a deep copy would copy every weight to discard it)
+        self.out = copy.copy(m8)
         self.out.buffers = [schema.BufferT()]  # buffer 0: the empty sentinel
         self.out.operatorCodes = []
         self.out.signatureDefs = []  # they name the int8 file's tensor indices
-        for entry in self.out.metadata or []:  # runtime version, conversion metadata
+        self.out.metadata = [copy.copy(entry) for entry in m8.metadata or []]
+        for entry in self.out.metadata:  # runtime version, conversion metadata
             self.out.buffers.append(copy.deepcopy(m8.buffers[entry.buffer]))
             entry.buffer = len(self.out.buffers) - 1
+        self.out.subgraphs = [copy.copy(m8.subgraphs[0])]
         self.graph = self.out.subgraphs[0]
         self.graph.tensors, self.graph.operators = [], []
         self._codes: dict[tuple, int] = {}
